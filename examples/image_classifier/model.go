@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+
+	"github.com/owulveryck/onnx-go"
+	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
+	"gorgonia.org/tensor"
+)
+
+// mnistONNX is the ONNX model zoo MNIST CNN; see MODEL.md for its origin and licence.
+//
+//go:embed mnist-cntk.onnx
+var mnistONNX []byte
+
+const (
+	// ImageSize is the width and height of the model input in pixels.
+	ImageSize = 28
+	// NumPixels is the number of values Predict expects: ImageSize × ImageSize.
+	NumPixels = ImageSize * ImageSize
+	// NumDigits is the number of output classes (digits 0 to 9).
+	NumDigits = 10
+
+	// digitBox is the side of the box the digit is scaled into, as in MNIST.
+	digitBox = 20
+	// inkThreshold is the minimum intensity (0..255) counted as part of the digit when
+	// computing its bounding box.
+	inkThreshold = 32
+)
+
+// ErrInvalidInput is wrapped by the errors Predict and PredictBatch return for pixel
+// slices of the wrong length or holding non-finite values; callers can map it to a client
+// error (HTTP 400).
+var ErrInvalidInput = errors.New("invalid input")
+
+// MNIST runs the embedded MNIST convolutional network. An instance keeps the graph state
+// between setting the input and reading the output, so it is not safe for concurrent use:
+// create one per worker.
+type MNIST struct {
+	backend *gorgonnx.Graph
+	model   *onnx.Model
+}
+
+// NewMNIST parses the embedded ONNX model into a new, independent graph.
+func NewMNIST() (*MNIST, error) {
+	backend := gorgonnx.NewGraph()
+	model := onnx.NewModel(backend)
+	if err := model.UnmarshalBinary(mnistONNX); err != nil {
+		return nil, fmt.Errorf("mnist: parse model: %w", err)
+	}
+	return &MNIST{backend: backend, model: model}, nil
+}
+
+// Prediction is the classification of one image.
+type Prediction struct {
+	// Digit is the most probable digit.
+	Digit int `json:"digit"`
+	// Probabilities holds the softmax probability of each digit 0..9; they sum to 1.
+	Probabilities []float64 `json:"probabilities"`
+}
+
+// Predict classifies one preprocessed image: NumPixels finite values in row-major order,
+// white digit on black, on the 0..255 scale (see Preprocess). Invalid input yields an error
+// wrapping ErrInvalidInput. It returns ctx.Err() if ctx is done before inference starts;
+// a running inference is not interrupted.
+func (m *MNIST) Predict(ctx context.Context, pixels []float32) (Prediction, error) {
+	if err := ctx.Err(); err != nil {
+		return Prediction{}, err
+	}
+	if len(pixels) != NumPixels {
+		return Prediction{}, fmt.Errorf("mnist: %w: expected %d pixels, got %d", ErrInvalidInput, NumPixels, len(pixels))
+	}
+	for i, v := range pixels {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return Prediction{}, fmt.Errorf("mnist: %w: pixel %d is not a finite number", ErrInvalidInput, i)
+		}
+	}
+	backing := make([]float32, NumPixels)
+	copy(backing, pixels)
+	input := tensor.New(tensor.WithShape(1, 1, ImageSize, ImageSize), tensor.WithBacking(backing))
+	if err := m.model.SetInput(0, input); err != nil {
+		return Prediction{}, fmt.Errorf("mnist: set input: %w", err)
+	}
+	if err := m.backend.Run(); err != nil {
+		return Prediction{}, fmt.Errorf("mnist: run: %w", err)
+	}
+	outputs, err := m.model.GetOutputTensors()
+	if err != nil {
+		return Prediction{}, fmt.Errorf("mnist: read output: %w", err)
+	}
+	if len(outputs) != 1 {
+		return Prediction{}, fmt.Errorf("mnist: expected 1 output tensor, got %d", len(outputs))
+	}
+	logits, ok := outputs[0].Data().([]float32)
+	if !ok || len(logits) != NumDigits {
+		return Prediction{}, fmt.Errorf("mnist: unexpected output %T of shape %v", outputs[0].Data(), outputs[0].Shape())
+	}
+	return newPrediction(logits), nil
+}
+
+// newPrediction applies a numerically stable softmax to the logits.
+func newPrediction(logits []float32) Prediction {
+	maxL := math.Inf(-1)
+	for _, v := range logits {
+		maxL = math.Max(maxL, float64(v))
+	}
+	probs := make([]float64, len(logits))
+	var sum float64
+	for i, v := range logits {
+		probs[i] = math.Exp(float64(v) - maxL)
+		sum += probs[i]
+	}
+	best := 0
+	for i := range probs {
+		probs[i] /= sum
+		if probs[i] > probs[best] {
+			best = i
+		}
+	}
+	return Prediction{Digit: best, Probabilities: probs}
+}
+
+// PredictBatch classifies each image in turn (the model takes one image per run). An
+// invalid image fails the whole batch with an error naming its index and wrapping
+// ErrInvalidInput.
+func (m *MNIST) PredictBatch(ctx context.Context, batch [][]float32) ([]Prediction, error) {
+	out := make([]Prediction, 0, len(batch))
+	for i, pixels := range batch {
+		p, err := m.Predict(ctx, pixels)
+		if err != nil {
+			return nil, fmt.Errorf("image %d: %w", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Preprocess turns an arbitrary image into model input the way MNIST digits were
+// prepared: it converts the image to grayscale (compositing transparency over white),
+// inverts it when it is mostly light so that dark-on-light drawings become light-on-dark,
+// stretches the contrast to 0..255, crops to the digit, scales it preserving the aspect
+// ratio to fit a 20×20 box, and places it in a 28×28 frame with its centre of mass at the
+// centre. An image without any ink yields all zeros. The result has NumPixels values.
+func Preprocess(img image.Image) []float32 {
+	gray, w, h := toGray(img)
+	out := make([]float32, NumPixels)
+	if w == 0 || h == 0 {
+		return out
+	}
+
+	var sum float64
+	for _, v := range gray {
+		sum += v
+	}
+	if sum/float64(len(gray)) > 127 {
+		for i, v := range gray {
+			gray[i] = 255 - v
+		}
+	}
+	lo, hi := gray[0], gray[0]
+	for _, v := range gray {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if hi-lo < 1 {
+		return out
+	}
+	for i, v := range gray {
+		gray[i] = (v - lo) * 255 / (hi - lo)
+	}
+
+	// Bounding box of the ink.
+	x0, y0, x1, y1 := w, h, -1, -1
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			if gray[y*w+x] >= inkThreshold {
+				x0, y0 = min(x0, x), min(y0, y)
+				x1, y1 = max(x1, x), max(y1, y)
+			}
+		}
+	}
+	if x1 < 0 {
+		return out
+	}
+	cw, ch := x1-x0+1, y1-y0+1
+
+	// Scale the crop so its longer side is digitBox pixels.
+	scale := float64(digitBox) / float64(max(cw, ch))
+	sw := max(1, int(math.Round(float64(cw)*scale)))
+	sh := max(1, int(math.Round(float64(ch)*scale)))
+	small := resampleArea(gray, w, x0, y0, cw, ch, sw, sh)
+
+	// Centre of mass of the scaled digit, in pixel-centre coordinates.
+	var mass, mx, my float64
+	for y := 0; y < sh; y++ {
+		for x := 0; x < sw; x++ {
+			v := small[y*sw+x]
+			mass += v
+			mx += v * (float64(x) + 0.5)
+			my += v * (float64(y) + 0.5)
+		}
+	}
+	if mass == 0 {
+		return out
+	}
+	offX := int(math.Round(ImageSize/2 - mx/mass))
+	offY := int(math.Round(ImageSize/2 - my/mass))
+	for y := 0; y < sh; y++ {
+		ty := y + offY
+		if ty < 0 || ty >= ImageSize {
+			continue
+		}
+		for x := 0; x < sw; x++ {
+			tx := x + offX
+			if tx < 0 || tx >= ImageSize {
+				continue
+			}
+			out[ty*ImageSize+tx] = float32(math.Min(255, math.Max(0, small[y*sw+x])))
+		}
+	}
+	return out
+}
+
+// toGray converts img to row-major luminance values on the 0..255 scale, compositing
+// translucent pixels over a white background.
+func toGray(img image.Image) ([]float64, int, int) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	gray := make([]float64, w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			// Premultiplied colour over white: c + (1-a)·white.
+			white := uint32(0xffff) - a
+			c := color.RGBA64{R: uint16(r + white), G: uint16(g + white), B: uint16(bl + white), A: 0xffff}
+			gray[y*w+x] = float64(color.Gray16Model.Convert(c).(color.Gray16).Y) / 257
+		}
+	}
+	return gray, w, h
+}
+
+// resampleArea scales the cw×ch crop at (x0, y0) of src (row stride w) to dw×dh by
+// averaging the source area each destination pixel covers.
+func resampleArea(src []float64, w, x0, y0, cw, ch, dw, dh int) []float64 {
+	dst := make([]float64, dw*dh)
+	sx := float64(cw) / float64(dw)
+	sy := float64(ch) / float64(dh)
+	for dy := 0; dy < dh; dy++ {
+		fy0, fy1 := float64(dy)*sy, float64(dy+1)*sy
+		for dx := 0; dx < dw; dx++ {
+			fx0, fx1 := float64(dx)*sx, float64(dx+1)*sx
+			var acc, area float64
+			for y := int(fy0); y < ch && float64(y) < fy1; y++ {
+				oy := math.Min(fy1, float64(y+1)) - math.Max(fy0, float64(y))
+				if oy <= 0 {
+					continue
+				}
+				for x := int(fx0); x < cw && float64(x) < fx1; x++ {
+					ox := math.Min(fx1, float64(x+1)) - math.Max(fx0, float64(x))
+					if ox <= 0 {
+						continue
+					}
+					acc += src[(y0+y)*w+x0+x] * ox * oy
+					area += ox * oy
+				}
+			}
+			if area > 0 {
+				dst[dy*dw+dx] = acc / area
+			}
+		}
+	}
+	return dst
+}
