@@ -1,0 +1,672 @@
+package batching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// ErrStopped is returned by [Dispatcher.Submit] once [Dispatcher.Stop] has
+// been called, and to calls still queued when a Stop is cut short by its
+// context.
+var ErrStopped = errors.New("batching: dispatcher stopped")
+
+// ErrShed is returned by [Dispatcher.Submit] when the call was removed from
+// the queue because the cost model predicts it cannot finish within
+// MaxLatency. Servers answer it with HTTP 503 / gRPC UNAVAILABLE.
+var ErrShed = errors.New("batching: request shed: it cannot finish within the max latency")
+
+// ErrBatchSize is wrapped by the error every caller of a batch receives when
+// the ExecFunc returned a different number of outputs than it got items.
+var ErrBatchSize = errors.New("batching: model returned the wrong number of outputs")
+
+// PanicError is the error every caller of a batch receives (wrapped) when
+// the ExecFunc panicked. The dispatcher recovers the panic and keeps
+// working; use [errors.As] to get at the value and stack.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the panicking goroutine's stack
+}
+
+// Error reports the panic value; the stack is left out of the message.
+func (e *PanicError) Error() string { return fmt.Sprintf("batching: exec panicked: %v", e.Value) }
+
+// Config is a dispatcher's configuration.
+type Config struct {
+	// MaxBatchSize is the most items one batch holds, inclusive. At least 1.
+	MaxBatchSize int
+	// MaxLatency bounds queue wait plus run time of a call. Required (> 0)
+	// when Enabled; ignored otherwise.
+	MaxLatency time.Duration
+	// Workers is how many batches may run at once. At least 1.
+	Workers int
+	// Enabled turns adaptive batching on. When false every Submit call is
+	// its own batch (still split by MaxBatchSize), nothing is shed, and at
+	// most Workers batches run at once.
+	Enabled bool
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.MaxBatchSize < 1:
+		return fmt.Errorf("batching: MaxBatchSize must be at least 1, got %d", c.MaxBatchSize)
+	case c.Workers < 1:
+		return fmt.Errorf("batching: Workers must be at least 1, got %d", c.Workers)
+	case c.Enabled && c.MaxLatency <= 0:
+		return fmt.Errorf("batching: MaxLatency must be positive, got %v", c.MaxLatency)
+	}
+	return nil
+}
+
+// Reason says why a batch was dispatched.
+type Reason string
+
+// The reasons a batch is dispatched; see the package documentation.
+const (
+	// ReasonFull: MaxBatchSize items were queued.
+	ReasonFull Reason = "full"
+	// ReasonCost: waiting for more items no longer pays off (this includes
+	// an idle request dispatched at once, and every batch when batching is
+	// disabled that is smaller than MaxBatchSize).
+	ReasonCost Reason = "cost"
+	// ReasonDeadline: the oldest item would miss MaxLatency if it waited
+	// any longer.
+	ReasonDeadline Reason = "deadline"
+	// ReasonDrain: the dispatcher is stopping and flushes its queue.
+	ReasonDrain Reason = "drain"
+)
+
+// Observer receives dispatcher events, typically to update metrics.
+// Implementations must be fast and safe for concurrent use; they are called
+// outside the dispatcher's lock, from worker goroutines and from Submit.
+type Observer interface {
+	// Dispatched is called when a batch of size items starts. queueWaits
+	// holds one entry per call part in the batch (a call split across
+	// batches contributes one entry to each): the time from its Submit to
+	// this dispatch. The slice is reused after Dispatched returns.
+	Dispatched(size int, reason Reason, queueWaits []time.Duration)
+	// Executed is called when the ExecFunc of a batch returns, with its
+	// run time and the error its callers get (nil on success).
+	Executed(size int, d time.Duration, err error)
+	// Shed is called with the number of calls just shed with ErrShed.
+	Shed(n int)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Dispatched(int, Reason, []time.Duration) {}
+func (nopObserver) Executed(int, time.Duration, error)      {}
+func (nopObserver) Shed(int)                                {}
+
+// ExecFunc runs one batch and returns exactly len(items) outputs, in order.
+// ctx belongs to the dispatcher, not to any caller; it is cancelled only when
+// a Stop is cut short by its own context. exec must not keep items after it
+// returns; the returned slice is handed to the callers (as sub-slices), so
+// exec must not reuse it.
+type ExecFunc[In, Out any] func(ctx context.Context, items []In) ([]Out, error)
+
+// Stats is a snapshot of a dispatcher's state, for a debug view and for
+// gauges. Durations are model estimates unless stated otherwise.
+type Stats struct {
+	Queued          int           // items waiting in the queue
+	InFlight        int           // batches dispatched and not yet finished
+	Workers         int           // Config.Workers
+	MaxBatchSize    int           // Config.MaxBatchSize
+	A               time.Duration // fitted cost per item
+	B               time.Duration // fitted cost per batch
+	Fitted          bool          // A and B come from a fit over ≥2 batch sizes, not the prior
+	Samples         int           // batches in the model window (at most 50)
+	ArrivalRate     float64       // estimated arrivals, items per second
+	TargetBatchSize int           // batch size the cork rule currently aims for
+	OldestWait      time.Duration // age of the oldest queued item (measured)
+	DrainEstimate   time.Duration // time to run the queued items in full batches on all workers
+	Stopping        bool          // Stop has been called
+}
+
+// call is one Submit: its items, results and completion state. All fields
+// after items are guarded by Dispatcher.mu until done is signalled.
+type call[In, Out any] struct {
+	items     []In
+	out       []Out
+	err       error
+	enq       int64 // enqueue time, ns since Dispatcher.epoch
+	next      int   // items[:next] have been dispatched (or dropped)
+	remaining int   // items not yet completed
+	finished  bool  // result or error is final; done has been signalled
+	done      chan struct{}
+}
+
+// part is a run of one call's items inside a batch.
+type part[In, Out any] struct {
+	c      *call[In, Out]
+	off, n int
+}
+
+type batch[In, Out any] struct {
+	items  []In
+	parts  []part[In, Out]
+	waits  []time.Duration
+	reason Reason
+}
+
+// Dispatcher merges concurrent Submit calls into batches for an ExecFunc.
+// See the package documentation for the dispatch and shedding rules. All
+// methods are safe for concurrent use.
+type Dispatcher[In, Out any] struct {
+	cfg    Config
+	exec   ExecFunc[In, Out]
+	obs    Observer
+	maxLat int64 // MaxLatency in ns
+	slack  int64 // dispatch this much before the predicted last moment
+	epoch  time.Time
+
+	// execCtx is the dispatcher's own lifetime context, given to every
+	// ExecFunc call; it is not a caller's context.
+	execCtx    context.Context
+	cancelExec context.CancelCauseFunc
+
+	work    chan *batch[In, Out] // capacity Workers; sends never block
+	done    chan struct{}        // closed when the last worker exits
+	calls   sync.Pool
+	batches sync.Pool
+
+	mu       sync.Mutex
+	q        ring[*call[In, Out]]
+	queued   int // live items in q
+	idle     int // workers with no batch assigned
+	live     int // worker goroutines running
+	started  bool
+	stopping bool
+	closed   bool // work is closed
+	model    costModel
+	arr      arrivals
+	timer    *time.Timer
+	timerAt  int64
+	timerSet bool
+}
+
+// New returns a dispatcher for exec. It validates cfg; obs may be nil. The
+// dispatcher runs batches only after [Dispatcher.Start].
+func New[In, Out any](cfg Config, exec ExecFunc[In, Out], obs Observer) (*Dispatcher[In, Out], error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if exec == nil {
+		return nil, errors.New("batching: nil ExecFunc")
+	}
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	d := &Dispatcher[In, Out]{
+		cfg:        cfg,
+		exec:       exec,
+		obs:        obs,
+		maxLat:     int64(cfg.MaxLatency),
+		slack:      int64(min(cfg.MaxLatency/10, time.Millisecond)),
+		epoch:      time.Now(),
+		execCtx:    ctx,
+		cancelExec: cancel,
+		work:       make(chan *batch[In, Out], cfg.Workers),
+		done:       make(chan struct{}),
+		idle:       cfg.Workers,
+	}
+	return d, nil
+}
+
+// Start launches the worker goroutines. Calls submitted before Start wait
+// in the queue. Start after Stop, or a second Start, does nothing.
+func (d *Dispatcher[In, Out]) Start() {
+	d.mu.Lock()
+	if !d.started && !d.stopping {
+		d.startLocked()
+	}
+	d.mu.Unlock()
+}
+
+func (d *Dispatcher[In, Out]) startLocked() {
+	d.started = true
+	d.live = d.cfg.Workers
+	for range d.cfg.Workers {
+		go d.worker()
+	}
+}
+
+func (d *Dispatcher[In, Out]) now() int64 { return int64(time.Since(d.epoch)) }
+
+// Submit queues items and blocks until their outputs are ready, returning
+// exactly one output per item, in order. The call's items may be split over
+// several batches and may share batches with other calls.
+//
+// It returns [ErrShed] if the call was shed, [ErrStopped] after Stop, an
+// error wrapping the ExecFunc's error (or [ErrBatchSize], or a
+// [*PanicError]) if a batch holding its items failed, and context.Cause(ctx)
+// if ctx ended first: queued items are then removed, and a batch already
+// running completes for its other callers. Submit with no items returns
+// nil, nil. items must not be modified until Submit returns.
+func (d *Dispatcher[In, Out]) Submit(ctx context.Context, items []In) ([]Out, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	c := d.getCall()
+	c.items = items
+	c.remaining = len(items)
+
+	d.mu.Lock()
+	if d.stopping {
+		d.mu.Unlock()
+		d.putCall(c)
+		return nil, ErrStopped
+	}
+	now := d.now()
+	d.arr.note(now, len(items), d.maxLat)
+	c.enq = now
+	d.q.push(c)
+	d.queued += len(items)
+	shed := d.pumpLocked(now)
+	d.mu.Unlock()
+	if shed > 0 {
+		d.obs.Shed(shed)
+	}
+
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		d.mu.Lock()
+		if !c.finished {
+			err := context.Cause(ctx)
+			d.finishLocked(c, err) // c is abandoned: a batch may still hold it
+			d.maybeCloseLocked()
+			d.mu.Unlock()
+			return nil, err
+		}
+		d.mu.Unlock()
+		<-c.done
+	}
+	out, err := c.out, c.err
+	if err == nil {
+		d.putCall(c) // every part completed: nothing refers to c any more
+	}
+	return out, err
+}
+
+// Stop stops accepting calls (Submit returns ErrStopped), dispatches what
+// is queued (ReasonDrain), and waits for all batches to finish or for ctx
+// to end, whichever comes first. If ctx ends first, the context given to
+// running ExecFuncs is cancelled, calls still queued get ErrStopped, and
+// Stop returns an error wrapping context.Cause(ctx); the workers exit once
+// their ExecFuncs return. Stop may be called more than once; a Stop on a
+// dispatcher that was never started starts it to drain the queue.
+func (d *Dispatcher[In, Out]) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.stopping {
+		d.stopping = true
+		if !d.started {
+			d.startLocked()
+		}
+		d.pumpLocked(d.now())
+	}
+	d.mu.Unlock()
+
+	select {
+	case <-d.done:
+		d.cancelExec(ErrStopped)
+		return nil
+	case <-ctx.Done():
+	}
+	cause := context.Cause(ctx)
+	d.cancelExec(fmt.Errorf("batching: stop cut short: %w", cause))
+	d.mu.Lock()
+	for d.q.n > 0 {
+		c := d.q.front()
+		d.q.pop()
+		d.finishLocked(c, ErrStopped)
+	}
+	d.maybeCloseLocked()
+	d.mu.Unlock()
+	return fmt.Errorf("batching: stop: %w", cause)
+}
+
+// Stats returns a snapshot of the dispatcher's state.
+func (d *Dispatcher[In, Out]) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	s := Stats{
+		Queued:          d.queued,
+		InFlight:        d.cfg.Workers - d.idle,
+		Workers:         d.cfg.Workers,
+		MaxBatchSize:    d.cfg.MaxBatchSize,
+		A:               time.Duration(math.Round(d.model.a)),
+		B:               time.Duration(math.Round(d.model.b)),
+		Fitted:          d.model.fitted,
+		Samples:         d.model.len,
+		ArrivalRate:     d.arr.rate(now) * 1e9,
+		TargetBatchSize: d.targetLocked(now),
+		Stopping:        d.stopping,
+	}
+	if math.IsInf(s.ArrivalRate, 0) {
+		s.ArrivalRate = math.MaxFloat64
+	}
+	if c := d.headLocked(); c != nil {
+		s.OldestWait = time.Duration(now - c.enq)
+	}
+	mbs := d.cfg.MaxBatchSize
+	work := int64(d.queued/mbs) * d.model.predict(mbs)
+	if r := d.queued % mbs; r > 0 {
+		work += d.model.predict(r)
+	}
+	s.DrainEstimate = time.Duration(work / int64(d.cfg.Workers))
+	return s
+}
+
+// pumpLocked makes every decision that is due at time now: it dispatches
+// batches to free workers, sheds hopeless calls while all workers are busy,
+// and arms the timer for the next decision. It returns how many calls it
+// shed.
+func (d *Dispatcher[In, Out]) pumpLocked(now int64) (shed int) {
+	for {
+		c := d.headLocked()
+		if c == nil {
+			d.maybeCloseLocked()
+			return shed
+		}
+		if d.idle == 0 {
+			if d.stopping || !d.cfg.Enabled || d.model.len == 0 {
+				return shed
+			}
+			// Dispatched now, the oldest call would run in a batch of n.
+			// It is hopeless once now - enq + predict(n) > MaxLatency.
+			last := c.enq + d.maxLat - d.model.predict(min(d.queued, d.cfg.MaxBatchSize))
+			if now > last {
+				d.finishLocked(c, ErrShed)
+				shed++
+				continue
+			}
+			d.armLocked(now, last+1)
+			return shed
+		}
+		reason, wake := d.decideLocked(now, c)
+		if reason == "" {
+			d.armLocked(now, wake)
+			return shed
+		}
+		b := d.takeLocked(now, reason)
+		d.idle--
+		d.work <- b
+	}
+}
+
+// decideLocked decides, with a free worker and head as the oldest queued
+// call, whether to dispatch now (and why) or else until when to wait.
+func (d *Dispatcher[In, Out]) decideLocked(now int64, head *call[In, Out]) (Reason, int64) {
+	mbs := d.cfg.MaxBatchSize
+	switch {
+	case d.stopping:
+		return ReasonDrain, 0
+	case !d.cfg.Enabled:
+		if len(head.items)-head.next >= mbs {
+			return ReasonFull, 0
+		}
+		return ReasonCost, 0
+	case d.queued >= mbs:
+		return ReasonFull, 0
+	}
+	q := d.queued
+	deadline := head.enq + d.maxLat - d.model.predict(q) - d.slack
+	if now >= deadline {
+		return ReasonDeadline, 0
+	}
+	target := d.targetLocked(now)
+	if q >= target {
+		return ReasonCost, 0
+	}
+	// Never hold a batch longer than it is expected to run: a busy worker
+	// would have made the items wait that long anyway.
+	wake := min(deadline, head.enq+d.model.predict(target), d.decayAtLocked(q))
+	if now >= wake {
+		return ReasonCost, 0
+	}
+	return "", wake
+}
+
+// targetLocked is the smallest batch size n that keeps up with the
+// estimated arrival rate λ on all workers at the target utilization u:
+// λ·(a·n+b)/n ≤ u·Workers, i.e. n ≥ λ·b/(u·Workers − λ·a). It is 1 with
+// no evidence of traffic and MaxBatchSize when no size keeps up.
+func (d *Dispatcher[In, Out]) targetLocked(now int64) int {
+	mbs := d.cfg.MaxBatchSize
+	lam := d.arr.rate(now)
+	if lam == 0 {
+		return 1
+	}
+	w := float64(d.cfg.Workers) * targetUtilization
+	if math.IsInf(lam, 1) || lam*d.model.a >= w {
+		return mbs
+	}
+	n := math.Ceil(lam * d.model.b / (w - lam*d.model.a))
+	switch {
+	case n >= float64(mbs):
+		return mbs
+	case n < 1:
+		return 1
+	}
+	return int(n)
+}
+
+// decayAtLocked is when, if no call arrives, the falling rate estimate
+// brings the target batch size down to q (see targetLocked).
+func (d *Dispatcher[In, Out]) decayAtLocked(q int) int64 {
+	per := d.model.b + float64(q)*d.model.a
+	if per <= 0 {
+		return math.MinInt64
+	}
+	gap := d.arr.items * per / (float64(q) * float64(d.cfg.Workers) * targetUtilization)
+	if gap >= float64(math.MaxInt64/2) {
+		return math.MaxInt64
+	}
+	return d.arr.last + int64(math.Ceil(gap))
+}
+
+// takeLocked removes up to MaxBatchSize of the oldest queued items (only
+// the oldest call's when batching is disabled) into a new batch.
+func (d *Dispatcher[In, Out]) takeLocked(now int64, reason Reason) *batch[In, Out] {
+	b := d.getBatch()
+	b.reason = reason
+	room := d.cfg.MaxBatchSize
+	for room > 0 {
+		c := d.headLocked()
+		if c == nil {
+			break
+		}
+		k := min(len(c.items)-c.next, room)
+		b.parts = append(b.parts, part[In, Out]{c: c, off: c.next, n: k})
+		b.items = append(b.items, c.items[c.next:c.next+k]...)
+		b.waits = append(b.waits, time.Duration(now-c.enq))
+		c.next += k
+		d.queued -= k
+		room -= k
+		if c.next == len(c.items) {
+			d.q.pop()
+		}
+		if !d.cfg.Enabled {
+			break
+		}
+	}
+	return b
+}
+
+// headLocked returns the oldest call with queued items, dropping finished
+// (shed, cancelled or failed) calls from the front of the queue.
+func (d *Dispatcher[In, Out]) headLocked() *call[In, Out] {
+	for d.q.n > 0 {
+		c := d.q.front()
+		if !c.finished {
+			return c
+		}
+		d.q.pop()
+	}
+	return nil
+}
+
+// finishLocked makes err (nil: success) the call's final result, drops its
+// queued items and wakes its caller. Later results for it are ignored.
+func (d *Dispatcher[In, Out]) finishLocked(c *call[In, Out], err error) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.err = err
+	if err != nil {
+		c.out = nil
+	}
+	d.queued -= len(c.items) - c.next
+	c.next = len(c.items)
+	c.done <- struct{}{}
+}
+
+// maybeCloseLocked closes the work channel once a stopping dispatcher has
+// an empty queue, so that the workers exit after their last batch.
+func (d *Dispatcher[In, Out]) maybeCloseLocked() {
+	if d.stopping && !d.closed && d.headLocked() == nil {
+		d.closed = true
+		close(d.work)
+		if d.timer != nil {
+			d.timer.Stop()
+			d.timerSet = false
+		}
+	}
+}
+
+// armLocked makes sure a decision runs at time at (or earlier).
+func (d *Dispatcher[In, Out]) armLocked(now, at int64) {
+	if d.closed || (d.timerSet && d.timerAt <= at) {
+		return
+	}
+	d.timerAt, d.timerSet = at, true
+	dur := time.Duration(max(at-now, 0))
+	if d.timer == nil {
+		d.timer = time.AfterFunc(dur, d.onTimer)
+	} else {
+		d.timer.Reset(dur)
+	}
+}
+
+func (d *Dispatcher[In, Out]) onTimer() {
+	d.mu.Lock()
+	d.timerSet = false
+	shed := d.pumpLocked(d.now())
+	d.mu.Unlock()
+	if shed > 0 {
+		d.obs.Shed(shed)
+	}
+}
+
+func (d *Dispatcher[In, Out]) worker() {
+	for b := range d.work {
+		d.runBatch(b)
+	}
+	d.mu.Lock()
+	d.live--
+	if d.live == 0 {
+		close(d.done)
+	}
+	d.mu.Unlock()
+}
+
+// runBatch executes b, hands each caller its outputs (or the error) and
+// then lets the now free worker take the next batch.
+func (d *Dispatcher[In, Out]) runBatch(b *batch[In, Out]) {
+	n := len(b.items)
+	d.obs.Dispatched(n, b.reason, b.waits)
+	start := time.Now()
+	outs, err := d.safeExec(b.items)
+	took := time.Since(start)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("batching: batch of %d items: %w", n, err)
+	case len(outs) != n:
+		err = fmt.Errorf("%w: %d outputs for %d items", ErrBatchSize, len(outs), n)
+	}
+	d.obs.Executed(n, took, err)
+
+	d.mu.Lock()
+	if err == nil {
+		d.model.add(n, took)
+	}
+	pos := 0
+	for _, p := range b.parts {
+		c := p.c
+		switch {
+		case c.finished: // shed, cancelled or failed elsewhere: drop
+		case err != nil:
+			d.finishLocked(c, err)
+		case p.n == len(c.items): // the whole call: hand out a sub-slice
+			c.out = outs[pos : pos+p.n : pos+p.n]
+			c.remaining = 0
+			d.finishLocked(c, nil)
+		default: // one part of a split call
+			if c.out == nil {
+				c.out = make([]Out, len(c.items))
+			}
+			copy(c.out[p.off:], outs[pos:pos+p.n])
+			c.remaining -= p.n
+			if c.remaining == 0 {
+				d.finishLocked(c, nil)
+			}
+		}
+		pos += p.n
+	}
+	d.idle++
+	shed := d.pumpLocked(d.now())
+	d.mu.Unlock()
+	d.putBatch(b)
+	if shed > 0 {
+		d.obs.Shed(shed)
+	}
+}
+
+// safeExec runs the ExecFunc, turning a panic into a *PanicError.
+func (d *Dispatcher[In, Out]) safeExec(items []In) (outs []Out, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, err = nil, &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return d.exec(d.execCtx, items)
+}
+
+func (d *Dispatcher[In, Out]) getCall() *call[In, Out] {
+	if c, ok := d.calls.Get().(*call[In, Out]); ok {
+		return c
+	}
+	return &call[In, Out]{done: make(chan struct{}, 1)}
+}
+
+// putCall recycles a call whose every part has completed.
+func (d *Dispatcher[In, Out]) putCall(c *call[In, Out]) {
+	*c = call[In, Out]{done: c.done}
+	d.calls.Put(c)
+}
+
+func (d *Dispatcher[In, Out]) getBatch() *batch[In, Out] {
+	if b, ok := d.batches.Get().(*batch[In, Out]); ok {
+		return b
+	}
+	mbs := min(d.cfg.MaxBatchSize, 1024)
+	return &batch[In, Out]{items: make([]In, 0, mbs), parts: make([]part[In, Out], 0, 4), waits: make([]time.Duration, 0, 4)}
+}
+
+func (d *Dispatcher[In, Out]) putBatch(b *batch[In, Out]) {
+	clear(b.items)
+	clear(b.parts)
+	b.items, b.parts, b.waits = b.items[:0], b.parts[:0], b.waits[:0]
+	d.batches.Put(b)
+}
