@@ -1,0 +1,310 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gobento/bento/internal/buckets"
+)
+
+// Validate checks every key's type-independent rules (ranges, formats,
+// combinations) and returns all problems joined with [errors.Join], each an
+// [*Error] naming the key and, when known, where it was set.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	if c.Version != 1 {
+		v.add("version", "unsupported version %d: gobento reads version 1 configurations", c.Version)
+	}
+	a := &c.APIServer
+	h := &a.HTTP
+	v.host("api_server.http.host", h.Host)
+	v.port("api_server.http.port", h.Port)
+	v.positiveInt("api_server.http.max_request_size", h.MaxRequestSize)
+	v.seconds("api_server.http.read_header_timeout", h.ReadHeaderTimeout)
+	v.seconds("api_server.http.read_timeout", h.ReadTimeout)
+	v.seconds("api_server.http.idle_timeout", h.IdleTimeout)
+	v.positiveInt("api_server.http.max_header_bytes", int64(h.MaxHeaderBytes))
+
+	g := &a.GRPC
+	v.host("api_server.grpc.host", g.Host)
+	v.port("api_server.grpc.port", g.Port)
+	v.host("api_server.grpc.metrics.host", g.Metrics.Host)
+	v.port("api_server.grpc.metrics.port", g.Metrics.Port)
+	if g.MaxConcurrentStreams != nil && *g.MaxConcurrentStreams == 0 {
+		v.add("api_server.grpc.max_concurrent_streams", "must be > 0 or null")
+	}
+	if g.MaxMessageLength != -1 && g.MaxMessageLength <= 0 {
+		v.add("api_server.grpc.max_message_length", "must be -1 (unlimited) or > 0, got %d", g.MaxMessageLength)
+	}
+	v.optionalPositive("api_server.grpc.maximum_concurrent_rpcs", g.MaximumConcurrentRPCs)
+
+	v.traffic("api_server.traffic", a.Traffic)
+	v.metrics("api_server.metrics", a.Metrics)
+	m := a.Metrics
+	if m.Host != nil {
+		v.host("api_server.metrics.host", *m.Host)
+		if m.Port == nil {
+			v.add("api_server.metrics.host", "needs api_server.metrics.port: a separate metrics listener is chosen by its port")
+		}
+	}
+	if m.Port != nil {
+		v.port("api_server.metrics.port", *m.Port)
+		if *m.Port != 0 && *m.Port == h.Port {
+			v.add("api_server.metrics.port", "must differ from api_server.http.port (%d); leave it unset to serve /metrics on the API port", h.Port)
+		}
+	}
+	v.seconds("api_server.shutdown_timeout", a.ShutdownTimeout)
+
+	v.runner("runners", c.Runners.RunnerConfig)
+	for _, name := range slices.Sorted(maps.Keys(c.Runners.PerRunner)) {
+		prefix := keyString([]string{"runners", name})
+		if err := checkRunnerName(name); err != nil {
+			v.add(prefix, "%v", err)
+			continue
+		}
+		// Validate the effective config, but report only problems with keys
+		// this block sets: the others were reported under runners.* already.
+		sub := &validator{c: c}
+		sub.runner(prefix, c.Runner(name))
+		set := c.runnerSet(name)
+		touchesDuration := false
+		for p := range set {
+			touchesDuration = touchesDuration || strings.HasPrefix(p, "metrics.duration.")
+		}
+		for _, err := range sub.errs {
+			rel := strings.TrimPrefix(err.Key, prefix+".")
+			if set[rel] || touchesDuration && strings.HasPrefix(rel, "metrics.duration.") {
+				v.errs = append(v.errs, err)
+			}
+		}
+	}
+	errs := make([]error, len(v.errs))
+	for i, e := range v.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+type validator struct {
+	c    *Config
+	errs []*Error
+}
+
+// add records a problem with key, located where the key was set.
+func (v *validator) add(key, format string, args ...any) {
+	e := &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+	if p, ok := v.where(key); ok {
+		e.Source, e.Line = p.source, p.line
+	}
+	v.errs = append(v.errs, e)
+}
+
+func (v *validator) where(key string) (position, bool) {
+	if v.c.meta == nil {
+		return position{}, false
+	}
+	p, ok := v.c.meta.pos[key]
+	return p, ok
+}
+
+// located renders " (file line N)" for key, or "" if unknown.
+func (v *validator) located(key string) string {
+	if p, ok := v.where(key); ok {
+		if loc := p.String(); loc != "" {
+			return " (" + loc + ")"
+		}
+	}
+	return ""
+}
+
+func (v *validator) host(key, h string) {
+	if h == "localhost" {
+		return
+	}
+	if _, err := netip.ParseAddr(h); err != nil {
+		v.add(key, "must be an IP address or \"localhost\", got %q", h)
+	}
+}
+
+func (v *validator) port(key string, p int) {
+	if p < 0 || p > 65535 {
+		v.add(key, "must be between 0 and 65535, got %d", p)
+	}
+}
+
+func (v *validator) positiveInt(key string, n int64) {
+	if n <= 0 {
+		v.add(key, "must be > 0, got %d", n)
+	}
+}
+
+func (v *validator) optionalPositive(key string, p *int) {
+	if p != nil && *p <= 0 {
+		v.add(key, "must be > 0 or null, got %d", *p)
+	}
+}
+
+func (v *validator) seconds(key string, s float64) {
+	if !(s > 0) || math.IsInf(s, 1) {
+		v.add(key, "must be a finite number of seconds > 0, got %s", fmtFloat(s))
+	}
+}
+
+func (v *validator) traffic(prefix string, t Traffic) {
+	v.seconds(prefix+".timeout", t.Timeout)
+	v.optionalPositive(prefix+".max_concurrency", t.MaxConcurrency)
+}
+
+func (v *validator) runner(prefix string, r RunnerConfig) {
+	if r.Batching.MaxBatchSize <= 0 {
+		v.add(prefix+".batching.max_batch_size", "must be > 0, got %d", r.Batching.MaxBatchSize)
+	}
+	if r.Batching.MaxLatencyMs <= 0 {
+		v.add(prefix+".batching.max_latency_ms", "must be > 0, got %d", r.Batching.MaxLatencyMs)
+	}
+	v.traffic(prefix+".traffic", r.Traffic)
+	v.metrics(prefix+".metrics", r.Metrics)
+	if r.Metrics.Host != nil {
+		v.add(prefix+".metrics.host", "is only allowed under api_server.metrics (runner metrics are served by the API server)")
+	}
+	if r.Metrics.Port != nil {
+		v.add(prefix+".metrics.port", "is only allowed under api_server.metrics (runner metrics are served by the API server)")
+	}
+	if r.Workers < 0 {
+		v.add(prefix+".workers", "must be >= 0 (0 uses the number given in code), got %d", r.Workers)
+	}
+}
+
+func (v *validator) metrics(prefix string, m Metrics) {
+	if !validNamespace(m.Namespace) {
+		v.add(prefix+".namespace", "must be a Prometheus metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*, got %q", m.Namespace)
+	}
+	v.duration(prefix+".duration", m.Duration)
+}
+
+// duration applies the bucket rules: an explicit list, or all of
+// min/max/factor, never both.
+func (v *validator) duration(prefix string, d Duration) {
+	bKey := prefix + ".buckets"
+	mmf := []struct {
+		name string
+		p    *float64
+	}{{"min", d.Min}, {"max", d.Max}, {"factor", d.Factor}}
+	var set, missing []string
+	for _, x := range mmf {
+		if x.p != nil {
+			set = append(set, x.name)
+		} else {
+			missing = append(missing, x.name)
+		}
+	}
+	bucketsSet := d.Buckets != nil && (v.c.explicit(bKey) || !isDefaultBuckets(d.Buckets))
+	if bucketsSet && len(set) > 0 {
+		other := prefix + "." + set[0]
+		v.add(bKey, "cannot be combined with %s%s: set either buckets or min, max and factor", other, v.located(other))
+		return
+	}
+	if len(set) > 0 {
+		ok := true
+		for _, x := range mmf {
+			if x.p == nil {
+				continue
+			}
+			f := *x.p
+			switch {
+			case math.IsNaN(f) || math.IsInf(f, 0):
+				v.add(prefix+"."+x.name, "must be a finite number, got %s", fmtFloat(f))
+				ok = false
+			case x.name == "factor" && f <= 1:
+				v.add(prefix+".factor", "must be > 1, got %s", fmtFloat(f))
+				ok = false
+			case x.name != "factor" && f <= 0:
+				v.add(prefix+"."+x.name, "must be > 0, got %s", fmtFloat(f))
+				ok = false
+			}
+		}
+		if len(missing) > 0 {
+			v.add(prefix+"."+set[0], "must be set together with %s (min, max and factor go together)", strings.Join(missing, " and "))
+			return
+		}
+		if !ok {
+			return
+		}
+		if *d.Min >= *d.Max {
+			v.add(prefix+".min", "must be < max (%s), got %s", fmtFloat(*d.Max), fmtFloat(*d.Min))
+			return
+		}
+		if _, err := buckets.Exponential(*d.Min, *d.Max, *d.Factor); err != nil {
+			v.add(prefix+".factor", "%v", err)
+		}
+		return
+	}
+	if d.Buckets == nil {
+		return // null: the default list
+	}
+	b, err := buckets.Validate(d.Buckets)
+	if err != nil {
+		v.add(bKey, "%v", err)
+		return
+	}
+	if b[0] < 0 {
+		v.add(bKey, "durations are never negative: bucket 0 is %s", fmtFloat(b[0]))
+	}
+}
+
+// Buckets returns the finite duration-bucket bounds of m (the +Inf bucket
+// is implied): the exponential series from Duration.Min/Max/Factor when
+// they are set (BentoML's rule: b = min, then b *= factor while b < max,
+// keeping at most 100 values, then max itself), else Duration.Buckets
+// without a trailing +Inf, else the 14 default bounds 0.005 … 10.
+// Setting both styles is an error, except that a Buckets list equal to the
+// default list (as [Default] fills it) gives way to min/max/factor.
+func (m Metrics) Buckets() ([]float64, error) {
+	d := m.Duration
+	n := 0
+	for _, p := range []*float64{d.Min, d.Max, d.Factor} {
+		if p != nil {
+			n++
+		}
+	}
+	switch {
+	case n > 0 && d.Buckets != nil && !isDefaultBuckets(d.Buckets):
+		return nil, errors.New("duration: buckets cannot be combined with min, max and factor")
+	case n == 3:
+		b, err := buckets.Exponential(*d.Min, *d.Max, *d.Factor)
+		if err != nil {
+			return nil, fmt.Errorf("duration: %w", err)
+		}
+		return b, nil
+	case n > 0:
+		return nil, errors.New("duration: min, max and factor must be set together")
+	case d.Buckets == nil:
+		return buckets.Default(), nil
+	}
+	b, err := buckets.Validate(d.Buckets)
+	if err != nil {
+		return nil, fmt.Errorf("duration.buckets: %w", err)
+	}
+	return b, nil
+}
+
+func validNamespace(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		ok := r == '_' || r == ':' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
