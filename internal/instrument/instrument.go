@@ -72,9 +72,12 @@ var DefaultBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 
 // often well below a millisecond.
 var batchTimeBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-// knownCodes are the statuses gobento itself writes; their children exist
-// from the moment a route is declared.
-var knownCodes = [...]int{200, 400, 404, 405, 413, 415, 422, 429, 500, 503, 504}
+// initialCodes are the statuses whose children exist from the moment a
+// route is declared, so that rate() and error-ratio queries see 0 rather
+// than a missing series; other codes appear on first use. Pre-creating every
+// possible code would multiply the series count (and scrape size) for
+// nothing.
+var initialCodes = []int{200, 500}
 
 // Options configures a [Set]. The zero value is usable except that both
 // family groups are disabled; each field documents its zero value.
@@ -355,7 +358,11 @@ func (s *Set) API(name string) *Route {
 		return r
 	}
 	svc, ver := s.o.ServiceName, s.o.ServiceVersion
-	r := newRoute(s.apiInFlight.WithLabelValues(name, svc, ver), func(code string) *codeChildren {
+	codes := initialCodes
+	if name == Unmatched {
+		codes = []int{s.unmatchedCode()}
+	}
+	r := newRoute(s.apiInFlight.WithLabelValues(name, svc, ver), codes, func(code string) *codeChildren {
 		return &codeChildren{
 			total:    s.apiTotal.WithLabelValues(name, svc, ver, code),
 			duration: s.apiDuration.WithLabelValues(name, svc, ver, code),
@@ -363,6 +370,15 @@ func (s *Set) API(name string) *Route {
 	})
 	s.routes[name] = r
 	return r
+}
+
+// unmatchedCode is the status an unmatched request gets: 404 for an HTTP
+// path, INVALID_ARGUMENT (400) for an unknown gRPC api_name.
+func (s *Set) unmatchedCode() int {
+	if s.o.Protocol == GRPC {
+		return 400
+	}
+	return 404
 }
 
 // Unmatched returns the route that counts requests to undeclared paths (HTTP)
@@ -388,7 +404,7 @@ func (s *Set) RunnerMethod(runner, method string) *Route {
 		endpoint = "/"
 	}
 	svc, ver := s.o.ServiceName, s.o.ServiceVersion
-	r := newRoute(s.runnerInFlight.WithLabelValues(endpoint, svc, ver, runner), func(code string) *codeChildren {
+	r := newRoute(s.runnerInFlight.WithLabelValues(endpoint, svc, ver, runner), initialCodes, func(code string) *codeChildren {
 		return &codeChildren{
 			total:    s.runnerTotal.WithLabelValues(endpoint, svc, ver, code, runner),
 			duration: s.runnerDuration.WithLabelValues(endpoint, svc, ver, code, runner),

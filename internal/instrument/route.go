@@ -34,9 +34,9 @@ type Route struct {
 	codes    [numCodes]atomic.Pointer[codeChildren]
 }
 
-func newRoute(inFlight prometheus.Gauge, mk func(code string) *codeChildren) *Route {
+func newRoute(inFlight prometheus.Gauge, initial []int, mk func(code string) *codeChildren) *Route {
 	r := &Route{inFlight: inFlight, newCode: mk}
-	for _, c := range knownCodes {
+	for _, c := range initial {
 		r.codes[c-minCode].Store(mk(itoa(c)))
 	}
 	return r

@@ -1,0 +1,37 @@
+# gobento — developer commands. `make test` is what CI runs (via .ci/run).
+GO       ?= go
+BIN      := $(CURDIR)/.bin
+PKGS     := ./...
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: test lint vet fmt-check staticcheck unit e2e bench bench-quick fuzz soak proto proto-check tools run
+
+## test: everything CI checks: formatting, vet, staticcheck (when installed), unit + integration tests with -race, e2e when prometheus is installed
+test: fmt-check vet staticcheck unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^internal/pb/')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	@if [ -x $(BIN)/staticcheck ]; then $(BIN)/staticcheck $(PKGS); \
+	elif command -v staticcheck >/dev/null; then staticcheck $(PKGS); \
+	else echo "staticcheck not installed (make tools); skipping"; fi
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## tools: install pinned developer tools into .bin/
+tools:
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+## proto: regenerate internal/pb from proto/ (needs protoc; installs the pinned Go plugins into .bin/)
+proto:
+	bash tools/proto.sh
+
+## proto-check: fail if internal/pb is not what `make proto` generates
+proto-check:
+	@tmp=$$(mktemp -d); bash tools/proto.sh "$$tmp" && diff -r -x '*_test.go' -x 'doc.go' "$$tmp" internal/pb && echo "internal/pb is up to date"; rc=$$?; rm -rf "$$tmp"; exit $$rc

@@ -1,0 +1,139 @@
+package bento
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/gobento/bento/internal/iospec"
+)
+
+// apiEntry is one API with its types erased: the servers call it with raw
+// payloads.
+type apiEntry struct {
+	name  string
+	route string
+	doc   string
+	in    iospec.Spec
+	out   iospec.Spec
+	// callHTTP decodes, runs the user's function and encodes.
+	callHTTP func(ctx context.Context, p iospec.Payload) (iospec.Payload, error)
+	// proto is the gRPC side (see grpc.go).
+	proto protoCaller
+}
+
+// APIOption configures an API.
+type APIOption func(*apiOptions)
+
+type apiOptions struct {
+	route string
+	doc   string
+}
+
+// Route serves the API at path instead of "/<name>". A missing leading slash
+// is added. The path must not contain '?' or '#', start with "//", or clash
+// with the built-in routes.
+func Route(path string) APIOption { return func(o *apiOptions) { o.route = path } }
+
+// Doc sets the API description for the OpenAPI document and docs page.
+func Doc(doc string) APIOption { return func(o *apiOptions) { o.doc = doc } }
+
+var apiNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reservedNames may not be API names (they are, or could be, built-in routes).
+var reservedNames = map[string]bool{
+	"index": true, "swagger": true, "docs": true, "metrics": true,
+	"healthz": true, "livez": true, "readyz": true,
+}
+
+// reservedRoutes are served by gobento itself.
+var reservedRoutes = map[string]bool{
+	"/": true, "/metrics": true, "/healthz": true, "/livez": true, "/readyz": true,
+	"/docs.json": true, "/docs": true,
+}
+
+// API registers fn as an API of svc called name, served by HTTP at
+// POST /<name> (see [Route]) and by gRPC as api_name name.
+//
+// The input descriptor turns the request into an In, fn computes an Out, and
+// the output descriptor writes it back. fn's ctx ends when the client goes
+// away, the request times out (api_server.traffic.timeout) or the server
+// stops waiting for it. An error returned by fn picks the status: see
+// [Error], [BadInput] and friends; any other error is a 500. A panic in fn
+// is recovered, logged with its stack, and answered with a 500; the server
+// keeps serving.
+//
+// name must be a valid identifier and not one of index, swagger, docs,
+// metrics, healthz, livez, readyz. Mistakes are reported when the service
+// starts.
+func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
+	fn func(context.Context, In) (Out, error), opts ...APIOption) {
+	var o apiOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	route := o.route
+	if route == "" {
+		route = "/" + name
+	} else if !strings.HasPrefix(route, "/") {
+		route = "/" + route
+	}
+	switch {
+	case !apiNameRE.MatchString(name):
+		svc.addErr(fmt.Errorf("bento: API name %q is not a valid identifier", name))
+		return
+	case reservedNames[name]:
+		svc.addErr(fmt.Errorf("bento: API name %q is reserved", name))
+		return
+	case strings.ContainsAny(route, "?# ") || strings.HasPrefix(route, "//") || strings.HasPrefix(route, "/:"):
+		svc.addErr(fmt.Errorf("bento: API %q: invalid route %q", name, route))
+		return
+	case reservedRoutes[route]:
+		svc.addErr(fmt.Errorf("bento: API %q: route %q is reserved for a built-in endpoint", name, route))
+		return
+	case in == nil || out == nil || fn == nil:
+		svc.addErr(fmt.Errorf("bento: API %q: input, output and function must not be nil", name))
+		return
+	}
+	for _, d := range []any{in, out} {
+		if v, ok := d.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				svc.addErr(fmt.Errorf("bento: API %q: %w", name, err))
+				return
+			}
+		}
+	}
+	e := &apiEntry{
+		name:  name,
+		route: route,
+		doc:   o.doc,
+		in:    in.Spec(),
+		out:   out.Spec(),
+		callHTTP: func(ctx context.Context, p iospec.Payload) (iospec.Payload, error) {
+			v, err := in.decodeHTTP(p)
+			if err != nil {
+				return iospec.Payload{}, err
+			}
+			res, err := fn(ctx, v)
+			if err != nil {
+				return iospec.Payload{}, err
+			}
+			return out.encodeHTTP(res)
+		},
+		proto: newProtoCaller(in, out, fn),
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	for _, a := range svc.apis {
+		if a.name == name {
+			svc.errs = append(svc.errs, fmt.Errorf("bento: duplicate API name %q", name))
+			return
+		}
+		if a.route == route {
+			svc.errs = append(svc.errs, fmt.Errorf("bento: APIs %q and %q share route %q", a.name, name, route))
+			return
+		}
+	}
+	svc.apis = append(svc.apis, e)
+}

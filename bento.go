@@ -1,0 +1,220 @@
+// Package bento is gobento: a model-serving framework for Go with
+// BentoML-compatible APIs, runners, adaptive batching and Prometheus metrics.
+//
+// A program declares a [Service], registers typed APIs with [API] and model
+// runners with [NewRunner], [Method] and [BatchMethod], then calls [Main]:
+//
+//	svc := bento.NewService("sentiment_analyzer")
+//	r := bento.NewRunner(svc, "nltk_sentiment", newAnalyzer)
+//	isPositive := bento.Method(r, "is_positive", (*analyzer).IsPositive)
+//	bento.API(svc, "analysis", bento.Text(), bento.JSON[map[string]bool](),
+//		func(ctx context.Context, text string) (map[string]bool, error) {
+//			pos, err := isPositive.Run(ctx, text)
+//			return map[string]bool{"is_positive": pos}, err
+//		})
+//	bento.Main(svc) // go run . serve-http --port 3000
+//
+// # Serving
+//
+// `serve-http` serves every API at POST /<route> with the probes /livez,
+// /healthz and /readyz, /metrics, the OpenAPI document /docs.json and a docs
+// page at /. Metric names, labels and configuration keys are BentoML 1.x's;
+// see docs/metrics.md and the config package.
+//
+// # Errors
+//
+// Every failure is answered with a JSON body {"msg": ..., "type": ...} and
+// the matching status. API and runner functions pick the status by returning
+// an [Error] (see [BadInput], [NotFound], [Unavailable]); any other error is a
+// 500 whose details go to the log only.
+package bento
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/httpserver"
+)
+
+// Main runs the command line of a gobento program and exits: serve-http,
+// openapi and config (see Execute). It returns only when the server stops
+// cleanly; on any error it prints it and exits with status 1.
+func Main(svc *Service) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Execute(ctx, svc, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// Execute runs the command line with args (without the program name),
+// writing output to stdout and logs to stderr. Cancelling ctx stops a
+// running server gracefully, like SIGTERM.
+func Execute(ctx context.Context, svc *Service, args []string, stdout, stderr io.Writer) error {
+	root := &cobra.Command{
+		Use:           "service",
+		Short:         fmt.Sprintf("Serve the %q gobento service", svc.Name()),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(serveHTTPCommand(ctx, svc, stderr), serveGRPCCommand(ctx, svc, stderr),
+		openAPICommand(svc, stdout), configCommand(stdout))
+	return root.ExecuteContext(ctx)
+}
+
+// commonFlags are the flags every serving command shares.
+type commonFlags struct {
+	configFile string
+	logLevel   string
+}
+
+func (f *commonFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.configFile, "config", "", "configuration file (.yaml); default: $BENTOML_CONFIG")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func (f *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+func loadConfig(file string) (*config.Config, error) {
+	return config.Load(config.LoadOptions{File: file})
+}
+
+func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobra.Command {
+	var (
+		cf      commonFlags
+		host    string
+		port    int
+		timeout float64
+	)
+	cmd := &cobra.Command{
+		Use:   "serve-http",
+		Short: "Serve the APIs over HTTP, with /metrics, probes and docs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := cf.logger(stderr)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(cf.configFile)
+			if err != nil {
+				return err
+			}
+			fl := cmd.Flags()
+			if fl.Changed("host") {
+				cfg.APIServer.HTTP.Host = host
+			}
+			if fl.Changed("port") {
+				cfg.APIServer.HTTP.Port = port
+			}
+			if fl.Changed("timeout") {
+				cfg.APIServer.Traffic.Timeout = timeout
+				cfg.Runners.Traffic.Timeout = timeout
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			srv, err := StartHTTP(ctx, svc, cfg, WithLogger(log))
+			if err != nil {
+				return err
+			}
+			log.Info(fmt.Sprintf("Starting production HTTP BentoServer %q listening on %s (Press CTRL+C to quit)",
+				svc.Name(), displayURL(srv.Addr(), "")), "metrics", srv.MetricsURL())
+			return waitAndShutdown(ctx, srv, cfg, log)
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.http.host)")
+	cmd.Flags().IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.http.port)")
+	cmd.Flags().Float64Var(&timeout, "timeout", 60, "request timeout in seconds for the API server and runners (config api_server.traffic.timeout)")
+	return cmd
+}
+
+// waitAndShutdown serves until ctx ends or the server fails, then drains
+// within api_server.shutdown_timeout.
+func waitAndShutdown(ctx context.Context, srv *Server, cfg *config.Config, log *slog.Logger) error {
+	select {
+	case err := <-srv.Done():
+		if err != nil {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return errors.Join(err, srv.Shutdown(shutdownCtx))
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	grace := seconds(cfg.APIServer.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	log.Info("server stopped")
+	return nil
+}
+
+func openAPICommand(svc *Service, stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "openapi",
+		Short: "Print the OpenAPI 3 document of the service",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := svc.Validate(); err != nil {
+				return err
+			}
+			doc, err := httpserver.OpenAPI(httpserver.Options{
+				ServiceName: svc.Name(), ServiceVersion: svc.Version(), ServiceDoc: svc.doc,
+				Endpoints: svc.endpoints(),
+			})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(stdout, string(doc))
+			return err
+		},
+	}
+}
+
+func configCommand(stdout io.Writer) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Print the effective configuration (defaults, file, BENTOML_CONFIG_OPTIONS) as YAML",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			cfg, err := loadConfig(file)
+			if err != nil {
+				return err
+			}
+			b, err := cfg.YAML()
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(stdout, strings.TrimRight(string(b), "\n")+"\n")
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&file, "config", "", "configuration file (.yaml); default: $BENTOML_CONFIG")
+	return cmd
+}

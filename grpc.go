@@ -1,0 +1,325 @@
+package bento
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/customreg"
+	"github.com/gobento/bento/internal/grpcserver"
+	"github.com/gobento/bento/internal/httpserver"
+	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/iospec"
+	"github.com/gobento/bento/internal/pb"
+)
+
+// protoValue is one value of the content oneof of a bentoml.grpc.v1 Request,
+// Response or multipart Part, whichever message it came from.
+type protoValue struct {
+	// Field is the name of the oneof field that is set ("text", "json",
+	// "ndarray", "file", "multipart", "dataframe", "series",
+	// "serialized_bytes"), or "" when none is.
+	Field      string
+	Text       *wrapperspb.StringValue
+	JSON       *structpb.Value
+	NDArray    *pb.NDArray
+	File       *pb.File
+	Multipart  *pb.Multipart
+	DataFrame  *pb.DataFrame
+	Series     *pb.Series
+	Serialized []byte
+}
+
+// protoCaller runs an API from a gRPC request value.
+type protoCaller func(ctx context.Context, v protoValue) (protoValue, error)
+
+func newProtoCaller[In, Out any](in IO[In], out IO[Out], fn func(context.Context, In) (Out, error)) protoCaller {
+	return func(ctx context.Context, v protoValue) (protoValue, error) {
+		x, err := decodeProtoValue(in, v)
+		if err != nil {
+			return protoValue{}, err
+		}
+		res, err := fn(ctx, x)
+		if err != nil {
+			return protoValue{}, err
+		}
+		return out.encodeProto(res)
+	}
+}
+
+// decodeProtoValue applies the rules every descriptor shares: the value must
+// be set in the descriptor's own field or in serialized_bytes, which is
+// decoded the way an HTTP body would be.
+func decodeProtoValue[T any](d IO[T], v protoValue) (T, error) {
+	var zero T
+	spec := d.Spec()
+	switch v.Field {
+	case spec.ProtoField:
+		return d.decodeProto(v)
+	case "serialized_bytes":
+		ct := spec.ResponseType
+		if len(spec.MediaTypes) > 0 {
+			ct = spec.MediaTypes[0]
+		}
+		return d.decodeHTTP(iospec.Payload{ContentType: ct, Body: v.Serialized})
+	case "":
+		return zero, BadInputf("request has no content: set %q or \"serialized_bytes\"", spec.ProtoField)
+	}
+	return zero, BadInputf("%s expects the %q field (or \"serialized_bytes\"), got %q", spec.ID, spec.ProtoField, v.Field)
+}
+
+// ---- Text and JSON --------------------------------------------------------------
+
+func (textIO) decodeProto(v protoValue) (string, error) {
+	return v.Text.GetValue(), nil
+}
+
+func (textIO) encodeProto(s string) (protoValue, error) {
+	return protoValue{Field: "text", Text: wrapperspb.String(s)}, nil
+}
+
+func (j jsonIO[T]) decodeProto(v protoValue) (T, error) {
+	var out T
+	b, err := v.JSON.MarshalJSON()
+	if err != nil {
+		return out, BadInputf("invalid json value: %v", err)
+	}
+	if err := decodeJSON(b, &out, j.opts.strict); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func (j jsonIO[T]) encodeProto(v T) (protoValue, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return protoValue{}, fmt.Errorf("bento: encoding JSON response: %w", err)
+	}
+	pv := &structpb.Value{}
+	if err := pv.UnmarshalJSON(b); err != nil {
+		return protoValue{}, fmt.Errorf("bento: converting JSON response to google.protobuf.Value: %w", err)
+	}
+	return protoValue{Field: "json", JSON: pv}, nil
+}
+
+// ---- Request / Response <-> protoValue ------------------------------------------------
+
+func requestValue(req *pb.Request) protoValue {
+	switch c := req.GetContent().(type) {
+	case *pb.Request_Text:
+		return protoValue{Field: "text", Text: c.Text}
+	case *pb.Request_Json:
+		return protoValue{Field: "json", JSON: c.Json}
+	case *pb.Request_Ndarray:
+		return protoValue{Field: "ndarray", NDArray: c.Ndarray}
+	case *pb.Request_File:
+		return protoValue{Field: "file", File: c.File}
+	case *pb.Request_Multipart:
+		return protoValue{Field: "multipart", Multipart: c.Multipart}
+	case *pb.Request_Dataframe:
+		return protoValue{Field: "dataframe", DataFrame: c.Dataframe}
+	case *pb.Request_Series:
+		return protoValue{Field: "series", Series: c.Series}
+	case *pb.Request_SerializedBytes:
+		return protoValue{Field: "serialized_bytes", Serialized: c.SerializedBytes}
+	}
+	return protoValue{}
+}
+
+func responseOf(v protoValue) (*pb.Response, error) {
+	r := &pb.Response{}
+	switch v.Field {
+	case "text":
+		r.Content = &pb.Response_Text{Text: v.Text}
+	case "json":
+		r.Content = &pb.Response_Json{Json: v.JSON}
+	case "ndarray":
+		r.Content = &pb.Response_Ndarray{Ndarray: v.NDArray}
+	case "file":
+		r.Content = &pb.Response_File{File: v.File}
+	case "multipart":
+		r.Content = &pb.Response_Multipart{Multipart: v.Multipart}
+	case "dataframe":
+		r.Content = &pb.Response_Dataframe{Dataframe: v.DataFrame}
+	case "series":
+		r.Content = &pb.Response_Series{Series: v.Series}
+	case "serialized_bytes":
+		r.Content = &pb.Response_SerializedBytes{SerializedBytes: v.Serialized}
+	default:
+		return nil, fmt.Errorf("bento: response has no content field %q", v.Field)
+	}
+	return r, nil
+}
+
+// grpcEndpoints converts the registered APIs for the gRPC server.
+func (s *Service) grpcEndpoints() []grpcserver.Endpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	eps := make([]grpcserver.Endpoint, len(s.apis))
+	for i, a := range s.apis {
+		call := a.proto
+		eps[i] = grpcserver.Endpoint{Name: a.name, Doc: a.doc, Input: a.in, Output: a.out,
+			Call: func(ctx context.Context, req *pb.Request) (*pb.Response, error) {
+				v, err := call(ctx, requestValue(req))
+				if err != nil {
+					return nil, err
+				}
+				return responseOf(v)
+			}}
+	}
+	return eps
+}
+
+// StartGRPC serves svc over gRPC (bentoml.grpc.v1.BentoService, health and,
+// when api_server.grpc.reflection.enabled, reflection) as configured by cfg,
+// with its metrics on api_server.grpc.metrics.{host,port} at / and /metrics.
+// It returns once the listeners are bound and every runner has started; the
+// health service then reports SERVING. Stop it with [Server.Shutdown].
+func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (*Server, error) {
+	var o serverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rt, err := newRuntime(svc, cfg, instrument.GRPC, o)
+	if err != nil {
+		return nil, err
+	}
+	cfg = rt.cfg
+	gc := cfg.APIServer.GRPC
+	fail := func(err error) (*Server, error) {
+		customreg.Detach(rt.reg)
+		return nil, err
+	}
+	var maxConc int
+	if cfg.APIServer.Traffic.MaxConcurrency != nil {
+		maxConc = *cfg.APIServer.Traffic.MaxConcurrency
+	}
+	if gc.MaximumConcurrentRPCs != nil && (maxConc == 0 || *gc.MaximumConcurrentRPCs < maxConc) {
+		maxConc = *gc.MaximumConcurrentRPCs
+	}
+	var streams uint32
+	if gc.MaxConcurrentStreams != nil {
+		streams = *gc.MaxConcurrentStreams
+	}
+	gs, err := grpcserver.New(grpcserver.Options{
+		ServiceName:          svc.Name(),
+		ServiceDoc:           svc.doc,
+		Endpoints:            svc.grpcEndpoints(),
+		Metrics:              rt.metrics,
+		Reflection:           gc.Reflection.Enabled,
+		MaxConcurrentStreams: streams,
+		MaxMessageLength:     gc.MaxMessageLength,
+		MaxConcurrency:       maxConc,
+		Timeout:              seconds(cfg.APIServer.Traffic.Timeout),
+		Log:                  rt.log,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	ln, err := listen(gc.Host, gc.Port)
+	if err != nil {
+		return fail(err)
+	}
+	s := &Server{rt: rt, kind: "grpc", addr: ln.Addr(), serveErr: make(chan error, 1)}
+	var metricsSrv *http.Server
+	if cfg.APIServer.Metrics.Enabled {
+		mln, err := listen(gc.Metrics.Host, gc.Metrics.Port)
+		if err != nil {
+			ln.Close()
+			return fail(err)
+		}
+		mux := http.NewServeMux()
+		mh := httpserver.MetricsHandler(rt.reg, rt.log)
+		mux.Handle("/metrics", mh)
+		mux.Handle("/{$}", mh)
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		s.metricsURL = displayURL(mln.Addr(), "/")
+		go metricsSrv.Serve(mln)
+	}
+	go func() {
+		err := gs.Serve(ln)
+		if errors.Is(err, grpc.ErrServerStopped) {
+			err = nil
+		}
+		s.serveErr <- err
+		close(s.serveErr)
+	}()
+	s.shutdown = func(ctx context.Context) error {
+		err := gs.Stop(ctx)
+		if metricsSrv != nil {
+			err = errors.Join(err, metricsSrv.Shutdown(ctx))
+		}
+		return err
+	}
+	rt.log.Info("starting runners", "service", svc.Name(), "runners", len(svc.runners))
+	if err := rt.startRunners(ctx); err != nil {
+		s.shutdown(context.Background())
+		return fail(err)
+	}
+	gs.SetReady()
+	return s, nil
+}
+
+func serveGRPCCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobra.Command {
+	var (
+		cf         commonFlags
+		host       string
+		port       int
+		reflection bool
+		streams    uint32
+	)
+	cmd := &cobra.Command{
+		Use:   "serve-grpc",
+		Short: "Serve the APIs over gRPC (bentoml.grpc.v1), with metrics on port 3001",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := cf.logger(stderr)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(cf.configFile)
+			if err != nil {
+				return err
+			}
+			fl := cmd.Flags()
+			if fl.Changed("host") {
+				cfg.APIServer.GRPC.Host = host
+			}
+			if fl.Changed("port") {
+				cfg.APIServer.GRPC.Port = port
+			}
+			if fl.Changed("enable-reflection") {
+				cfg.APIServer.GRPC.Reflection.Enabled = reflection
+			}
+			if fl.Changed("max-concurrent-streams") {
+				cfg.APIServer.GRPC.MaxConcurrentStreams = &streams
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			srv, err := StartGRPC(ctx, svc, cfg, WithLogger(log))
+			if err != nil {
+				return err
+			}
+			log.Info(fmt.Sprintf("Starting production gRPC BentoServer %q listening on %s (Press CTRL+C to quit)",
+				svc.Name(), srv.Addr().String()), "metrics", srv.MetricsURL(), "reflection", cfg.APIServer.GRPC.Reflection.Enabled)
+			return waitAndShutdown(ctx, srv, cfg, log)
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.grpc.host)")
+	cmd.Flags().IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.grpc.port)")
+	cmd.Flags().BoolVar(&reflection, "enable-reflection", false, "enable gRPC server reflection (config api_server.grpc.reflection.enabled)")
+	cmd.Flags().Uint32Var(&streams, "max-concurrent-streams", 0, "maximum concurrent streams per connection (config api_server.grpc.max_concurrent_streams)")
+	return cmd
+}

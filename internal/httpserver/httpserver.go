@@ -1,0 +1,337 @@
+// Package httpserver is gobento's HTTP front end: exact-match routing of the
+// declared API routes, body limits, timeouts and concurrency limits, JSON
+// error bodies, the health probes, /metrics, the OpenAPI document and the
+// docs page. It knows nothing of Go types: APIs arrive type-erased as
+// [Endpoint] values.
+//
+// # Request path
+//
+// Every API request is counted and timed under its declared route with the
+// status the client receives; a request to any undeclared path is counted
+// under the endpoint "<unmatched>" (see instrument.Unmatched), so scanners
+// cannot create series. The probes, /metrics, /docs.json and the docs page
+// are not API traffic and are not counted.
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gobento/bento/internal/errs"
+	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/iospec"
+)
+
+// RequestIDHeader is set on every response.
+const RequestIDHeader = "X-BentoML-Request-ID"
+
+// Endpoint is one API, type-erased.
+type Endpoint struct {
+	Name   string
+	Route  string
+	Doc    string
+	Input  iospec.Spec
+	Output iospec.Spec
+	// Call decodes the payload, runs the API and encodes its result.
+	Call func(ctx context.Context, p iospec.Payload) (iospec.Payload, error)
+}
+
+// Options configures [New]. The zero value of each field is documented.
+type Options struct {
+	ServiceName    string
+	ServiceVersion string
+	ServiceDoc     string
+	Endpoints      []Endpoint
+	// Metrics records API traffic; nil records nothing.
+	Metrics *instrument.Set
+	// Gatherer is served at /metrics; nil means no /metrics route (404).
+	Gatherer prometheus.Gatherer
+	// Timeout bounds each API call (504 after it); 0 means none.
+	Timeout time.Duration
+	// MaxConcurrency caps API calls in flight (429 beyond); 0 means no cap.
+	MaxConcurrency int
+	// MaxBodyBytes caps request bodies (413 beyond); 0 means 20 MiB.
+	MaxBodyBytes int64
+	// Ready reports readiness for /readyz; nil means always ready.
+	Ready func() bool
+	// Log receives errors; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// DefaultMaxBodyBytes is the default request body limit.
+const DefaultMaxBodyBytes = 20 << 20
+
+// Handler serves a service over HTTP.
+type Handler struct {
+	o         Options
+	log       *slog.Logger
+	routes    map[string]*route
+	unmatched *instrument.Route
+	metrics   http.Handler
+	openapi   []byte
+	docsPage  []byte
+	inFlight  atomic.Int64
+}
+
+type route struct {
+	ep      Endpoint
+	metrics *instrument.Route
+}
+
+// New builds the handler. It fails if two endpoints share a route.
+func New(o Options) (*Handler, error) {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	h := &Handler{o: o, log: o.Log, routes: make(map[string]*route, len(o.Endpoints))}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	for _, ep := range o.Endpoints {
+		if _, dup := h.routes[ep.Route]; dup {
+			return nil, fmt.Errorf("httpserver: duplicate route %q", ep.Route)
+		}
+		h.routes[ep.Route] = &route{ep: ep, metrics: o.Metrics.API(ep.Route)}
+	}
+	h.unmatched = o.Metrics.Unmatched()
+	if o.Gatherer != nil {
+		h.metrics = MetricsHandler(o.Gatherer, h.log)
+	}
+	doc, err := buildOpenAPI(o)
+	if err != nil {
+		return nil, err
+	}
+	h.openapi = doc
+	h.docsPage = buildDocsPage(o)
+	return h, nil
+}
+
+// MetricsHandler serves g in the Prometheus text format, or OpenMetrics when
+// the scraper asks for it, gzip-compressed when accepted.
+func MetricsHandler(g prometheus.Gatherer, log *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		EnableOpenMetrics: true,
+		ErrorHandling:     promhttp.ContinueOnError,
+		ErrorLog:          slogPrinter{log},
+	})
+}
+
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.l.Error("metrics: " + fmt.Sprint(v...)) }
+
+// ServeHTTP routes one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(RequestIDHeader, strconv.FormatUint(rand.Uint64(), 10))
+	path := r.URL.Path
+	if rt, ok := h.routes[path]; ok {
+		start := rt.metrics.Start()
+		code := h.serveAPI(w, r, rt)
+		rt.metrics.Done(start, code)
+		return
+	}
+	switch path {
+	case "/livez", "/healthz":
+		if h.probeMethod(w, r) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			io.WriteString(w, "\n")
+		}
+		return
+	case "/readyz":
+		if !h.probeMethod(w, r) {
+			return
+		}
+		if h.o.Ready != nil && !h.o.Ready() {
+			writeError(w, http.StatusServiceUnavailable, errs.TypeServiceUnavailable, "Runners are not ready.")
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "\n")
+		return
+	case "/metrics":
+		if h.metrics != nil {
+			h.metrics.ServeHTTP(w, r)
+			return
+		}
+	case "/docs.json":
+		if h.probeMethod(w, r) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(h.openapi)
+		}
+		return
+	case "/", "/docs":
+		if h.probeMethod(w, r) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write(h.docsPage)
+		}
+		return
+	}
+	start := h.unmatched.Start()
+	writeError(w, http.StatusNotFound, errs.TypeNotFound, "Not Found: no API at "+strconv.Quote(truncate(path, 200)))
+	h.unmatched.Done(start, http.StatusNotFound)
+}
+
+// probeMethod allows GET and HEAD, answering 405 otherwise.
+func (h *Handler) probeMethod(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	writeError(w, http.StatusMethodNotAllowed, errs.TypeMethodNotAllowed, "Method Not Allowed: use GET")
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+type callResult struct {
+	p     iospec.Payload
+	err   error
+	panic any
+	stack []byte
+}
+
+// serveAPI answers one API request and returns the status sent.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route) int {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return writeError(w, http.StatusMethodNotAllowed, errs.TypeMethodNotAllowed,
+			"Method Not Allowed: "+rt.ep.Route+" accepts POST")
+	}
+	if max := int64(h.o.MaxConcurrency); max > 0 {
+		n := h.inFlight.Add(1)
+		defer h.inFlight.Add(-1)
+		if n > max {
+			return writeError(w, http.StatusTooManyRequests, errs.TypeTooManyRequests, "Too many requests")
+		}
+	}
+	body, err := readBody(w, r, h.o.MaxBodyBytes)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return writeError(w, http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
+				fmt.Sprintf("request body exceeds the limit of %d bytes", mbe.Limit))
+		}
+		if r.Context().Err() != nil {
+			return errs.StatusClientClosed
+		}
+		return writeError(w, http.StatusBadRequest, errs.TypeBadInput, "reading request body: "+err.Error())
+	}
+	ctx := r.Context()
+	if h.o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.o.Timeout)
+		defer cancel()
+	}
+	in := iospec.Payload{ContentType: r.Header.Get("Content-Type"), Body: body}
+	done := make(chan callResult, 1)
+	go func() {
+		var res callResult
+		defer func() {
+			if p := recover(); p != nil {
+				res = callResult{panic: p, stack: debug.Stack()}
+			}
+			done <- res
+		}()
+		res.p, res.err = rt.ep.Call(ctx, in)
+	}()
+	var res callResult
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		res.err = context.Cause(ctx)
+		if r.Context().Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			res.err = context.DeadlineExceeded
+		}
+	}
+	if res.panic != nil {
+		h.log.Error("panic in API", "api", rt.ep.Name, "panic", fmt.Sprint(res.panic),
+			"request_id", w.Header().Get(RequestIDHeader), "stack", string(res.stack))
+		return writeError(w, http.StatusInternalServerError, errs.TypeInternal,
+			"An error has occurred in user code when handling this request; see the server logs for details")
+	}
+	if res.err != nil {
+		status, typ, msg := errs.Classify(res.err)
+		if status == http.StatusGatewayTimeout {
+			msg = fmt.Sprintf("Not able to process the request in %v", h.o.Timeout)
+		}
+		if status >= 500 {
+			h.log.Error("API error", "api", rt.ep.Name, "status", status, "error", res.err.Error(),
+				"request_id", w.Header().Get(RequestIDHeader))
+		} else {
+			h.log.Debug("API error", "api", rt.ep.Name, "status", status, "error", res.err.Error())
+		}
+		if status == errs.StatusClientClosed {
+			return status
+		}
+		return writeError(w, status, typ, msg)
+	}
+	hdr := w.Header()
+	for k, v := range res.p.Header {
+		hdr[k] = v
+	}
+	if res.p.ContentType != "" {
+		hdr.Set("Content-Type", res.p.ContentType)
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(res.p.Body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(res.p.Body)
+	return http.StatusOK
+}
+
+// readBody reads the whole body, failing with *http.MaxBytesError past limit.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength >= 0 {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, err
+		}
+		// A body longer than its Content-Length is the transport's problem;
+		// net/http never hands us more than declared.
+		return buf, nil
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(rd); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+type errorBody struct {
+	Msg  string `json:"msg"`
+	Type string `json:"type"`
+}
+
+// writeError writes the JSON error body and returns status.
+func writeError(w http.ResponseWriter, status int, typ, msg string) int {
+	b, _ := json.Marshal(errorBody{Msg: msg, Type: typ})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b)
+	return status
+}

@@ -1,0 +1,314 @@
+package bento
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/customreg"
+	"github.com/gobento/bento/internal/httpserver"
+	"github.com/gobento/bento/internal/instrument"
+)
+
+// ServerOption configures [StartHTTP] and [StartGRPC].
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	log *slog.Logger
+}
+
+// WithLogger sets the logger; the default is slog.Default().
+func WithLogger(l *slog.Logger) ServerOption { return func(o *serverOptions) { o.log = l } }
+
+// runtime is what both servers share: registry, metrics, runners, readiness.
+type runtime struct {
+	svc     *Service
+	cfg     *config.Config
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *instrument.Set
+	env     *runtimeEnv
+	ready   atomic.Bool
+	started []runnerLifecycle
+}
+
+// newRuntime validates svc and cfg and builds the registry with every
+// default and custom metric. Runners are not started yet.
+func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o serverOptions) (*runtime, error) {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	if err := errors.Join(svc.Validate(), cfg.Validate()); err != nil {
+		return nil, err
+	}
+	log := o.log
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	apiBuckets, err := cfg.APIServer.Metrics.Buckets()
+	if err != nil {
+		return nil, err
+	}
+	runnerBuckets, err := cfg.Runners.Metrics.Buckets()
+	if err != nil {
+		return nil, err
+	}
+	set, err := instrument.New(reg, instrument.Options{
+		Protocol:        proto,
+		ServiceName:     svc.Name(),
+		ServiceVersion:  svc.Version(),
+		APINamespace:    cfg.APIServer.Metrics.Namespace,
+		RunnerNamespace: cfg.Runners.Metrics.Namespace,
+		APIBuckets:      apiBuckets,
+		RunnerBuckets:   runnerBuckets,
+		APIEnabled:      cfg.APIServer.Metrics.Enabled,
+		RunnerEnabled:   cfg.Runners.Metrics.Enabled,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bento: default metrics: %w", err)
+	}
+	if err := customreg.RegisterAll(reg); err != nil {
+		customreg.Detach(reg)
+		return nil, fmt.Errorf("bento: custom metrics: %w", err)
+	}
+	rt := &runtime{svc: svc, cfg: cfg, log: log, reg: reg, metrics: set}
+	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log}
+	var errsList []error
+	for _, r := range svc.runners {
+		if err := r.prepare(rt.env); err != nil {
+			errsList = append(errsList, err)
+		}
+	}
+	if err := errors.Join(errsList...); err != nil {
+		customreg.Detach(reg)
+		return nil, err
+	}
+	return rt, nil
+}
+
+// startRunners constructs every runner's models; on failure it stops the
+// runners already started.
+func (rt *runtime) startRunners(ctx context.Context) error {
+	for _, r := range rt.svc.runners {
+		if err := r.start(ctx); err != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			rt.stopRunners(stopCtx)
+			cancel()
+			return err
+		}
+		rt.started = append(rt.started, r)
+	}
+	rt.ready.Store(true)
+	return nil
+}
+
+func (rt *runtime) stopRunners(ctx context.Context) error {
+	var errsList []error
+	for i := len(rt.started) - 1; i >= 0; i-- {
+		if err := rt.started[i].stop(ctx); err != nil {
+			errsList = append(errsList, err)
+		}
+	}
+	rt.started = nil
+	return errors.Join(errsList...)
+}
+
+// Server is a running gobento server (HTTP or gRPC).
+type Server struct {
+	rt         *runtime
+	kind       string
+	addr       net.Addr
+	metricsURL string
+	serveErr   chan error
+	shutdown   func(ctx context.Context) error
+	once       sync.Once
+	stopErr    error
+}
+
+// Addr returns the address the API listener is bound to.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// URL returns the API base URL, e.g. "http://127.0.0.1:3000".
+func (s *Server) URL() string { return "http://" + s.addr.String() }
+
+// MetricsURL returns the URL of the metrics endpoint, or "" when metrics are
+// disabled.
+func (s *Server) MetricsURL() string { return s.metricsURL }
+
+// Gatherer returns the registry holding every metric of the service.
+func (s *Server) Gatherer() prometheus.Gatherer { return s.rt.reg }
+
+// Ready reports whether runners are started and the server is not draining.
+func (s *Server) Ready() bool { return s.rt.ready.Load() }
+
+// Done is closed with the serving error (nil after a clean Shutdown) when
+// the server stops serving.
+func (s *Server) Done() <-chan error { return s.serveErr }
+
+// Shutdown stops the server gracefully: readiness turns to 503, the
+// listener stops accepting, in-flight requests finish (or ctx ends), then the
+// runners drain and stop. Calling it again returns the first result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.once.Do(func() {
+		s.rt.ready.Store(false)
+		s.rt.log.Info("shutting down", "server", s.kind)
+		err := s.shutdown(ctx)
+		err = errors.Join(err, s.rt.stopRunners(ctx))
+		customreg.Detach(s.rt.reg)
+		s.stopErr = err
+	})
+	return s.stopErr
+}
+
+func listen(host string, port int) (net.Listener, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("bento: listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// displayURL turns a listener address into a URL a user can open.
+func displayURL(addr net.Addr, path string) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + path
+}
+
+// StartHTTP serves svc over HTTP as configured by cfg (nil means defaults)
+// and returns once the listener is bound and every runner has started, with
+// /readyz answering 200. If a runner fails to start, the listener is closed
+// and the error names the runner. Stop it with [Server.Shutdown].
+func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (*Server, error) {
+	var o serverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rt, err := newRuntime(svc, cfg, instrument.HTTP, o)
+	if err != nil {
+		return nil, err
+	}
+	cfg = rt.cfg
+	hc := cfg.APIServer.HTTP
+	metricsCfg := cfg.APIServer.Metrics
+	separateMetrics := metricsCfg.Enabled && metricsCfg.Port != nil
+	var gatherer prometheus.Gatherer
+	if metricsCfg.Enabled && !separateMetrics {
+		gatherer = rt.reg
+	}
+	var maxConc int
+	if cfg.APIServer.Traffic.MaxConcurrency != nil {
+		maxConc = *cfg.APIServer.Traffic.MaxConcurrency
+	}
+	h, err := httpserver.New(httpserver.Options{
+		ServiceName:    svc.Name(),
+		ServiceVersion: svc.Version(),
+		ServiceDoc:     svc.doc,
+		Endpoints:      svc.endpoints(),
+		Metrics:        rt.metrics,
+		Gatherer:       gatherer,
+		Timeout:        seconds(cfg.APIServer.Traffic.Timeout),
+		MaxConcurrency: maxConc,
+		MaxBodyBytes:   hc.MaxRequestSize,
+		Ready:          rt.ready.Load,
+		Log:            rt.log,
+	})
+	if err != nil {
+		customreg.Detach(rt.reg)
+		return nil, err
+	}
+	ln, err := listen(hc.Host, hc.Port)
+	if err != nil {
+		customreg.Detach(rt.reg)
+		return nil, err
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: seconds(hc.ReadHeaderTimeout),
+		ReadTimeout:       seconds(hc.ReadTimeout),
+		IdleTimeout:       seconds(hc.IdleTimeout),
+		MaxHeaderBytes:    hc.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(rt.log.Handler(), slog.LevelDebug),
+	}
+	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1)}
+	var metricsSrv *http.Server
+	var metricsLn net.Listener
+	if separateMetrics {
+		host := hc.Host
+		if metricsCfg.Host != nil {
+			host = *metricsCfg.Host
+		}
+		metricsLn, err = listen(host, *metricsCfg.Port)
+		if err != nil {
+			ln.Close()
+			customreg.Detach(rt.reg)
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		mh := httpserver.MetricsHandler(rt.reg, rt.log)
+		mux.Handle("/metrics", mh)
+		mux.Handle("/{$}", mh)
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		s.metricsURL = displayURL(metricsLn.Addr(), "/metrics")
+	} else if metricsCfg.Enabled {
+		s.metricsURL = displayURL(ln.Addr(), "/metrics")
+	}
+	go func() {
+		err := hs.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.serveErr <- err
+		close(s.serveErr)
+	}()
+	if metricsSrv != nil {
+		go metricsSrv.Serve(metricsLn)
+	}
+	s.shutdown = func(ctx context.Context) error {
+		err := hs.Shutdown(ctx)
+		if metricsSrv != nil {
+			err = errors.Join(err, metricsSrv.Shutdown(ctx))
+		}
+		return err
+	}
+	rt.log.Info("starting runners", "service", svc.Name(), "runners", len(svc.runners))
+	if err := rt.startRunners(ctx); err != nil {
+		s.shutdown(context.Background())
+		customreg.Detach(rt.reg)
+		return nil, err
+	}
+	return s, nil
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// endpoints converts the registered APIs for the HTTP server.
+func (s *Service) endpoints() []httpserver.Endpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	eps := make([]httpserver.Endpoint, len(s.apis))
+	for i, a := range s.apis {
+		eps[i] = httpserver.Endpoint{Name: a.name, Route: a.route, Doc: a.doc,
+			Input: a.in, Output: a.out, Call: a.callHTTP}
+	}
+	return eps
+}

@@ -1,0 +1,98 @@
+package bento
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+
+	"github.com/gobento/bento/internal/iospec"
+)
+
+// Service is a named set of APIs and the runners they call. Declare it once in
+// main, register APIs with [API] and runners with [NewRunner], then hand it to
+// [Main]. Registration is not safe for concurrent use and must finish before
+// the service starts; mistakes (duplicate or invalid names) are reported when
+// it starts, all at once.
+type Service struct {
+	name    string
+	version string
+	doc     string
+
+	mu      sync.Mutex
+	apis    []*apiEntry
+	runners []runnerLifecycle
+	errs    []error
+}
+
+// ServiceOption configures a [Service].
+type ServiceOption func(*Service)
+
+// WithVersion sets the service version, reported in the service_version label
+// of every metric. Without it the label is "not available", as in BentoML.
+func WithVersion(version string) ServiceOption { return func(s *Service) { s.version = version } }
+
+// WithDoc sets the service description shown in the OpenAPI document and the
+// docs page.
+func WithDoc(doc string) ServiceOption { return func(s *Service) { s.doc = doc } }
+
+var serviceNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+
+// NewService returns an empty service called name. The name is the
+// service_name label of every metric; it must be 1–63 characters of letters,
+// digits, '_', '.' or '-', starting with a letter or digit.
+func NewService(name string, opts ...ServiceOption) *Service {
+	s := &Service{name: name}
+	for _, o := range opts {
+		o(s)
+	}
+	if !serviceNameRE.MatchString(name) {
+		s.addErr(fmt.Errorf("bento: invalid service name %q: use 1-63 letters, digits, '_', '.' or '-'", name))
+	}
+	return s
+}
+
+// Name returns the service name.
+func (s *Service) Name() string { return s.name }
+
+// Version returns the service version, or "not available" when none was set.
+func (s *Service) Version() string {
+	if s.version == "" {
+		return "not available"
+	}
+	return s.version
+}
+
+func (s *Service) addErr(err error) {
+	s.mu.Lock()
+	s.errs = append(s.errs, err)
+	s.mu.Unlock()
+}
+
+// Validate reports every registration mistake at once: invalid or duplicate
+// names, invalid options. The servers call it before starting.
+func (s *Service) Validate() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errors.Join(s.errs...)
+}
+
+// APIInfo describes one registered API.
+type APIInfo struct {
+	Name   string
+	Route  string
+	Doc    string
+	Input  iospec.Spec
+	Output iospec.Spec
+}
+
+// APIs lists the registered APIs in registration order.
+func (s *Service) APIs() []APIInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]APIInfo, len(s.apis))
+	for i, a := range s.apis {
+		out[i] = APIInfo{Name: a.name, Route: a.route, Doc: a.doc, Input: a.in, Output: a.out}
+	}
+	return out
+}
