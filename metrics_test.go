@@ -3,16 +3,19 @@ package bento_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // TestDefaultMetrics drives a known sequence of requests and checks every
@@ -273,5 +276,29 @@ func TestMetricsConcurrency(t *testing.T) {
 	}
 	if codes[200]+codes[400] != workers*each {
 		t.Errorf("client saw %v", codes)
+	}
+}
+
+func TestExemplarsCarryRequestID(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.APIServer.Metrics.Exemplars = true
+	srv := startHTTP(t, kitchenSink(t), cfg)
+	resp := post(t, srv.URL()+"/echo", "text/plain", "x")
+	id := resp.header.Get("X-BentoML-Request-ID")
+	req, _ := http.NewRequest("GET", srv.URL()+"/metrics", nil)
+	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+	r, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	body, _ := io.ReadAll(r.Body)
+	want := `request_id="` + id + `"`
+	if !strings.Contains(string(body), want) {
+		t.Fatalf("OpenMetrics scrape has no exemplar %s", want)
+	}
+	// the classic text format stays exemplar-free (promtool-compatible)
+	if plain := do(t, "GET", srv.URL()+"/metrics", "", nil); strings.Contains(string(plain.body), "request_id") {
+		t.Error("exemplar leaked into the text format")
 	}
 }

@@ -231,6 +231,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		MaxBodyBytes:   hc.MaxRequestSize,
 		Ready:          rt.ready.Load,
 		Log:            rt.log,
+		Exemplars:      metricsCfg.Exemplars,
 	})
 	if err != nil {
 		customreg.Detach(rt.reg)

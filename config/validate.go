@@ -176,6 +176,9 @@ func (v *validator) runner(prefix string, r RunnerConfig) {
 	if r.Metrics.Port != nil {
 		v.add(prefix+".metrics.port", "is only allowed under api_server.metrics (runner metrics are served by the API server)")
 	}
+	if r.Metrics.Exemplars {
+		v.add(prefix+".metrics.exemplars", "is only allowed under api_server.metrics (exemplars carry API request ids)")
+	}
 	if r.Workers < 0 {
 		v.add(prefix+".workers", "must be >= 0 (0 uses the number given in code), got %d", r.Workers)
 	}

@@ -70,6 +70,9 @@ type Options struct {
 	Ready func() bool
 	// Log receives errors; nil means slog.Default().
 	Log *slog.Logger
+	// Exemplars attaches {request_id="<X-BentoML-Request-ID>"} exemplars to
+	// the API duration and count samples.
+	Exemplars bool
 }
 
 // DefaultMaxBodyBytes is the default request body limit.
@@ -136,12 +139,17 @@ func (p slogPrinter) Println(v ...any) { p.l.Error("metrics: " + fmt.Sprint(v...
 
 // ServeHTTP routes one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(RequestIDHeader, strconv.FormatUint(rand.Uint64(), 10))
+	id := strconv.FormatUint(rand.Uint64(), 10)
+	w.Header().Set(RequestIDHeader, id)
 	path := r.URL.Path
 	if rt, ok := h.routes[path]; ok {
 		start := rt.metrics.Start()
 		code := h.serveAPI(w, r, rt)
-		rt.metrics.Done(start, code)
+		if h.o.Exemplars {
+			rt.metrics.DoneWithExemplar(start, code, prometheus.Labels{"request_id": id})
+		} else {
+			rt.metrics.Done(start, code)
+		}
 		return
 	}
 	switch path {
