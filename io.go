@@ -45,6 +45,9 @@ func errUnsupportedMedia(got string, want ...string) *Error {
 	if got == "" {
 		got = "none"
 	}
+	if len(got) > 100 {
+		got = got[:100] + "..."
+	}
 	return errs.New(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
 		"unsupported content type %q; expected %s", got, strings.Join(want, " or "))
 }

@@ -1184,3 +1184,54 @@ func TestMultipartValidateAndSpec(t *testing.T) {
 		t.Fatalf("attributes are not a valid Struct: %v", err)
 	}
 }
+
+// ---- benchmarks -------------------------------------------------------------------
+
+// irisBatch is a 100×4 float batch, the shape of a tabular request.
+func irisBatch() [][]float64 {
+	rows := make([][]float64, 100)
+	for i := range rows {
+		rows[i] = []float64{5.1 + float64(i%7)/10, 3.5, 1.4 + float64(i%3)/10, 0.2}
+	}
+	return rows
+}
+
+func BenchmarkNDArrayDecodeHTTP(b *testing.B) {
+	d := NDArray[[][]float64](Shape(-1, 4))
+	p, err := d.encodeHTTP(irisBatch())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p.Body)))
+	for b.Loop() {
+		if _, err := d.decodeHTTP(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNDArrayEncodeHTTP(b *testing.B) {
+	d := NDArray[[][]float64](Shape(-1, 4))
+	v := irisBatch()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.encodeHTTP(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNDArrayDecodeProto(b *testing.B) {
+	d := NDArray[[][]float64](Shape(-1, 4))
+	pv, err := d.encodeProto(irisBatch())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.decodeProto(pv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -779,6 +779,8 @@ func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 		ps.shape[i] = -1
 	}
 	ps.add = func(s scalar) error { return n.add(ps.vals, s) }
+	ps.needInt = n.elem.class() == cInt || n.elem.class() == cUint ||
+		n.dtype.class() == cInt || n.dtype.class() == cUint
 	ps.skipSpace()
 	if ps.pos >= len(ps.data) {
 		return zero, BadInputf("Invalid NDArray input: the request body is empty; expected a JSON array")
@@ -815,6 +817,8 @@ type ndParser struct {
 	shape []int // discovered dimensions, -1 while unknown
 	vals  *ndValues
 	add   func(scalar) error
+	// needInt is set when values may go to an integer type.
+	needInt bool
 }
 
 func (ps *ndParser) skipSpace() {
@@ -930,7 +934,7 @@ func (ps *ndParser) scalar() (scalar, error) {
 		return scalar{}, fmt.Errorf("expected a number at offset %d, got %s", start, describeToken(ps.data[start]))
 	}
 	ps.pos = end
-	return parseNumber(string(ps.data[start:end]), isInt)
+	return parseNumber(ps.data[start:end], isInt, ps.needInt)
 }
 
 // scanNumber returns the end of the JSON number starting at i (i itself
@@ -976,20 +980,26 @@ func scanNumber(b []byte, i int) (end int, isInt bool) {
 // parseNumber reads a JSON number token. Integers, including ones written
 // with a fraction or exponent such as 2.0 or 1e3, are kept exact; any other
 // number is a float that no integer type can hold.
-func parseNumber(tok string, isInt bool) (scalar, error) {
+//
+// needInt says whether the value may go to an integer type; when it does
+// not, numbers written with a fraction or exponent are simply floats. (The
+// string conversions below do not allocate: strconv does not keep them.)
+func parseNumber(tok []byte, isInt, needInt bool) (scalar, error) {
 	if isInt {
-		if v, err := strconv.ParseInt(tok, 10, 64); err == nil {
+		if v, err := strconv.ParseInt(string(tok), 10, 64); err == nil {
 			return scalar{c: cInt, i: v}, nil
 		}
-		if v, err := strconv.ParseUint(tok, 10, 64); err == nil {
+		if v, err := strconv.ParseUint(string(tok), 10, 64); err == nil {
 			return scalar{c: cUint, u: v}, nil
 		}
-	} else if s, ok := tokenInteger(tok); ok {
-		return s, nil
+	} else if needInt {
+		if s, ok := tokenInteger(string(tok)); ok {
+			return s, nil
+		}
 	}
-	f, err := strconv.ParseFloat(tok, 64)
+	f, err := strconv.ParseFloat(string(tok), 64)
 	if err != nil {
-		return scalar{}, fmt.Errorf("number %s is out of range", truncate(tok, 40))
+		return scalar{}, fmt.Errorf("number %s is out of range", truncate(string(tok), 40))
 	}
 	return scalar{c: cFloat, f: f, noInt: true}, nil
 }
