@@ -62,6 +62,7 @@ func BatchMethod[M, In, Out any](r *Runner[M], name string, fn func(M, context.C
 		})
 	}
 	bs.workers = r.workerCount
+	bs.setRoute = func(rt *instrument.Route) { m.metrics = rt }
 	m.batch = bs
 	r.addMethod(name, bs)
 	return m
@@ -77,6 +78,8 @@ type batchState[In, Out any] struct {
 	cfg     batching.Config
 	disp    *batching.Dispatcher[In, Out]
 	metrics *instrument.Batch
+	// setRoute hands the method's runner request metrics to its RunnerMethod.
+	setRoute func(*instrument.Route)
 }
 
 func (b *batchState[In, Out]) methodName() string { return b.name }
@@ -95,6 +98,7 @@ func (b *batchState[In, Out]) prepare(env *runtimeEnv, rc config.RunnerConfig) e
 		b.cfg.MaxLatency = b.opts.maxLatency
 	}
 	env.metrics.DeclareRunner(b.runner, b.cfg.MaxBatchSize)
+	b.setRoute(env.metrics.RunnerMethod(b.runner, b.name))
 	return nil
 }
 

@@ -174,3 +174,5 @@ func labelNames(mf *dto.MetricFamily) []string {
 	}
 	return out
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -67,6 +67,7 @@ const (
 	TypeServiceUnavailable  = "ServiceUnavailable"
 	TypeTimeout             = "Timeout"
 	TypeClientClosedRequest = "ClientClosedRequest"
+	TypeRequestTimeout      = "RequestTimeout"
 )
 
 // StatusClientClosed is recorded when the client went away before an answer
@@ -124,6 +125,8 @@ func typeFor(status int) string {
 		return TypeServiceUnavailable
 	case http.StatusGatewayTimeout:
 		return TypeTimeout
+	case http.StatusRequestTimeout:
+		return TypeRequestTimeout
 	}
 	if status >= 500 {
 		return TypeInternal

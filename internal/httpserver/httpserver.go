@@ -22,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -150,6 +151,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			rt.metrics.Done(start, code)
 		}
+		if code == errs.StatusClientClosed {
+			// The client is gone (or half-closed mid-request): close the
+			// connection instead of letting net/http send an empty 200.
+			panic(http.ErrAbortHandler)
+		}
 		return
 	}
 	switch path {
@@ -237,6 +243,11 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route) in
 		if errors.As(err, &mbe) {
 			return writeError(w, http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
 				fmt.Sprintf("request body exceeds the limit of %d bytes", mbe.Limit))
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return writeError(w, http.StatusRequestTimeout, errs.TypeRequestTimeout,
+				"request body not received in time (api_server.http.read_timeout)")
 		}
 		if r.Context().Err() != nil {
 			return errs.StatusClientClosed
