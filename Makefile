@@ -4,9 +4,10 @@ BIN      := $(CURDIR)/.bin
 PKGS     := ./...
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: test lint vet fmt-check staticcheck unit e2e bench bench-quick fuzz soak proto proto-check tools run
+.PHONY: test vet fmt-check staticcheck unit e2e bench bench-quick fuzz soak proto proto-check tools
 
-## test: everything CI checks: formatting, vet, staticcheck (when installed), unit + integration tests with -race, e2e when prometheus is installed
+## test: everything CI checks: formatting, vet, staticcheck (when installed), unit + integration
+## tests with -race, the 30 s soak, and the Prometheus e2e test when `prometheus` is installed
 test: fmt-check vet staticcheck unit
 
 fmt-check:
@@ -35,3 +36,22 @@ proto:
 ## proto-check: fail if internal/pb is not what `make proto` generates
 proto-check:
 	@tmp=$$(mktemp -d); bash tools/proto.sh "$$tmp" && diff -r -x '*_test.go' -x 'doc.go' "$$tmp" internal/pb && echo "internal/pb is up to date"; rc=$$?; rm -rf "$$tmp"; exit $$rc
+
+## e2e: real Prometheus scraping real example services (needs the prometheus binary)
+e2e:
+	$(GO) test -count=1 -v -run . ./e2e/
+
+## fuzz: every fuzz target for FUZZTIME (default 20s) each
+fuzz:
+	bash tools/fuzz.sh
+
+## soak: 10 minutes of steady load, checking goroutines, heap and RSS stay flat
+soak:
+	GOBENTO_SOAK_DURATION=$${GOBENTO_SOAK_DURATION:-10m} $(GO) test -count=1 -v -timeout 30m -run 'Soak' .
+
+## bench: load benchmarks side by side with their baselines (BENCHMARKS.md); bench-quick is a smoke run
+bench:
+	$(GO) run ./bench
+
+bench-quick:
+	$(GO) run ./bench --quick
