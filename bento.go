@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/httpserver"
@@ -101,16 +102,25 @@ func loadConfig(file string) (*config.Config, error) {
 	return config.Load(config.LoadOptions{File: file})
 }
 
-func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobra.Command {
-	var (
-		cf      commonFlags
-		host    string
-		port    int
-		timeout float64
-	)
+// serveSpec is what differs between the serving commands.
+type serveSpec struct {
+	use, short string
+	// flags registers the command's own flags; apply copies those the user
+	// set into cfg (flags beat the file and BENTOML_CONFIG_OPTIONS).
+	flags func(fs *pflag.FlagSet)
+	apply func(fs *pflag.FlagSet, cfg *config.Config)
+	start func(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (*Server, error)
+	// started logs the start-up line.
+	started func(log *slog.Logger, svc *Service, srv *Server, cfg *config.Config)
+}
+
+// serveCommand builds a serving command: load config, apply flags, start,
+// serve until ctx ends, drain.
+func serveCommand(ctx context.Context, svc *Service, stderr io.Writer, sp serveSpec) *cobra.Command {
+	var cf commonFlags
 	cmd := &cobra.Command{
-		Use:   "serve-http",
-		Short: "Serve the APIs over HTTP, with /metrics, probes and docs",
+		Use:   sp.use,
+		Short: sp.short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := cf.logger(stderr)
@@ -121,34 +131,55 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 			if err != nil {
 				return err
 			}
-			fl := cmd.Flags()
-			if fl.Changed("host") {
-				cfg.APIServer.HTTP.Host = host
-			}
-			if fl.Changed("port") {
-				cfg.APIServer.HTTP.Port = port
-			}
-			if fl.Changed("timeout") {
-				cfg.APIServer.Traffic.Timeout = timeout
-				cfg.Runners.Traffic.Timeout = timeout
-			}
+			sp.apply(cmd.Flags(), cfg)
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			srv, err := StartHTTP(ctx, svc, cfg, WithLogger(log))
+			srv, err := sp.start(ctx, svc, cfg, WithLogger(log))
 			if err != nil {
 				return err
 			}
-			log.Info(fmt.Sprintf("Starting production HTTP BentoServer %q listening on %s (Press CTRL+C to quit)",
-				svc.Name(), displayURL(srv.Addr(), "")), "metrics", srv.MetricsURL())
+			sp.started(log, svc, srv, cfg)
 			return waitAndShutdown(ctx, srv, cfg, log)
 		},
 	}
 	cf.register(cmd)
-	cmd.Flags().StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.http.host)")
-	cmd.Flags().IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.http.port)")
-	cmd.Flags().Float64Var(&timeout, "timeout", 60, "request timeout in seconds for the API server and runners (config api_server.traffic.timeout)")
+	sp.flags(cmd.Flags())
 	return cmd
+}
+
+func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobra.Command {
+	var (
+		host    string
+		port    int
+		timeout float64
+	)
+	return serveCommand(ctx, svc, stderr, serveSpec{
+		use:   "serve-http",
+		short: "Serve the APIs over HTTP, with /metrics, probes and docs",
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.http.host)")
+			fs.IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.http.port)")
+			fs.Float64Var(&timeout, "timeout", 60, "request timeout in seconds for the API server and runners (config api_server.traffic.timeout)")
+		},
+		apply: func(fs *pflag.FlagSet, cfg *config.Config) {
+			if fs.Changed("host") {
+				cfg.APIServer.HTTP.Host = host
+			}
+			if fs.Changed("port") {
+				cfg.APIServer.HTTP.Port = port
+			}
+			if fs.Changed("timeout") {
+				cfg.APIServer.Traffic.Timeout = timeout
+				cfg.Runners.Traffic.Timeout = timeout
+			}
+		},
+		start: StartHTTP,
+		started: func(log *slog.Logger, svc *Service, srv *Server, _ *config.Config) {
+			log.Info(fmt.Sprintf("Starting production HTTP BentoServer %q listening on %s (Press CTRL+C to quit)",
+				svc.Name(), displayURL(srv.Addr(), "")), "metrics", srv.MetricsURL())
+		},
+	})
 }
 
 // waitAndShutdown serves until ctx ends or the server fails, then drains

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -17,7 +18,6 @@ import (
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/customreg"
 	"github.com/gobento/bento/internal/grpcserver"
-	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
@@ -233,18 +233,11 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	s := &Server{rt: rt, kind: "grpc", addr: ln.Addr(), serveErr: make(chan error, 1)}
 	var metricsSrv *http.Server
 	if cfg.APIServer.Metrics.Enabled {
-		mln, err := listen(gc.Metrics.Host, gc.Metrics.Port)
+		metricsSrv, s.metricsURL, err = rt.serveMetrics(gc.Metrics.Host, gc.Metrics.Port, "/")
 		if err != nil {
 			ln.Close()
 			return fail(err)
 		}
-		mux := http.NewServeMux()
-		mh := httpserver.MetricsHandler(rt.reg, rt.log)
-		mux.Handle("/metrics", mh)
-		mux.Handle("/{$}", mh)
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		s.metricsURL = displayURL(mln.Addr(), "/")
-		go metricsSrv.Serve(mln)
 	}
 	go func() {
 		err := gs.Serve(ln)
@@ -272,54 +265,38 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 
 func serveGRPCCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobra.Command {
 	var (
-		cf         commonFlags
 		host       string
 		port       int
 		reflection bool
 		streams    uint32
 	)
-	cmd := &cobra.Command{
-		Use:   "serve-grpc",
-		Short: "Serve the APIs over gRPC (bentoml.grpc.v1), with metrics on port 3001",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := cf.logger(stderr)
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(cf.configFile)
-			if err != nil {
-				return err
-			}
-			fl := cmd.Flags()
-			if fl.Changed("host") {
+	return serveCommand(ctx, svc, stderr, serveSpec{
+		use:   "serve-grpc",
+		short: "Serve the APIs over gRPC (bentoml.grpc.v1), with metrics on port 3001",
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.grpc.host)")
+			fs.IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.grpc.port)")
+			fs.BoolVar(&reflection, "enable-reflection", false, "enable gRPC server reflection (config api_server.grpc.reflection.enabled)")
+			fs.Uint32Var(&streams, "max-concurrent-streams", 0, "maximum concurrent streams per connection (config api_server.grpc.max_concurrent_streams)")
+		},
+		apply: func(fs *pflag.FlagSet, cfg *config.Config) {
+			if fs.Changed("host") {
 				cfg.APIServer.GRPC.Host = host
 			}
-			if fl.Changed("port") {
+			if fs.Changed("port") {
 				cfg.APIServer.GRPC.Port = port
 			}
-			if fl.Changed("enable-reflection") {
+			if fs.Changed("enable-reflection") {
 				cfg.APIServer.GRPC.Reflection.Enabled = reflection
 			}
-			if fl.Changed("max-concurrent-streams") {
+			if fs.Changed("max-concurrent-streams") {
 				cfg.APIServer.GRPC.MaxConcurrentStreams = &streams
 			}
-			if err := cfg.Validate(); err != nil {
-				return err
-			}
-			srv, err := StartGRPC(ctx, svc, cfg, WithLogger(log))
-			if err != nil {
-				return err
-			}
+		},
+		start: StartGRPC,
+		started: func(log *slog.Logger, svc *Service, srv *Server, cfg *config.Config) {
 			log.Info(fmt.Sprintf("Starting production gRPC BentoServer %q listening on %s (Press CTRL+C to quit)",
 				svc.Name(), srv.Addr().String()), "metrics", srv.MetricsURL(), "reflection", cfg.APIServer.GRPC.Reflection.Enabled)
-			return waitAndShutdown(ctx, srv, cfg, log)
 		},
-	}
-	cf.register(cmd)
-	cmd.Flags().StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.grpc.host)")
-	cmd.Flags().IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.grpc.port)")
-	cmd.Flags().BoolVar(&reflection, "enable-reflection", false, "enable gRPC server reflection (config api_server.grpc.reflection.enabled)")
-	cmd.Flags().Uint32Var(&streams, "max-concurrent-streams", 0, "maximum concurrent streams per connection (config api_server.grpc.max_concurrent_streams)")
-	return cmd
+	})
 }

@@ -252,24 +252,17 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	}
 	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1)}
 	var metricsSrv *http.Server
-	var metricsLn net.Listener
 	if separateMetrics {
 		host := hc.Host
 		if metricsCfg.Host != nil {
 			host = *metricsCfg.Host
 		}
-		metricsLn, err = listen(host, *metricsCfg.Port)
+		metricsSrv, s.metricsURL, err = rt.serveMetrics(host, *metricsCfg.Port, "/metrics")
 		if err != nil {
 			ln.Close()
 			customreg.Detach(rt.reg)
 			return nil, err
 		}
-		mux := http.NewServeMux()
-		mh := httpserver.MetricsHandler(rt.reg, rt.log)
-		mux.Handle("/metrics", mh)
-		mux.Handle("/{$}", mh)
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		s.metricsURL = displayURL(metricsLn.Addr(), "/metrics")
 	} else if metricsCfg.Enabled {
 		s.metricsURL = displayURL(ln.Addr(), "/metrics")
 	}
@@ -281,9 +274,6 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		s.serveErr <- err
 		close(s.serveErr)
 	}()
-	if metricsSrv != nil {
-		go metricsSrv.Serve(metricsLn)
-	}
 	s.shutdown = func(ctx context.Context) error {
 		err := hs.Shutdown(ctx)
 		if metricsSrv != nil {
@@ -298,6 +288,22 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		return nil, err
 	}
 	return s, nil
+}
+
+// serveMetrics serves the registry on its own listener, at / and /metrics,
+// and returns the server and the URL to show (ending in shownPath).
+func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.Server, string, error) {
+	ln, err := listen(host, port)
+	if err != nil {
+		return nil, "", err
+	}
+	mux := http.NewServeMux()
+	mh := httpserver.MetricsHandler(rt.reg, rt.log)
+	mux.Handle("/metrics", mh)
+	mux.Handle("/{$}", mh)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv, displayURL(ln.Addr(), shownPath), nil
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
