@@ -33,7 +33,9 @@ func MaxLatency(d time.Duration) BatchOption { return func(o *batchOptions) { o.
 // gathered from concurrent callers (oldest first, at most the max batch size)
 // and must return exactly one output per input, in the same order; a length
 // mismatch fails every caller of that batch. Callers use Run (one item) or
-// RunMany (many items) and each gets exactly its own results back.
+// RunMany (many items) and each gets exactly its own results back. Each
+// batch's input slice is fresh, so fn may modify it, keep it, or return it
+// as its outputs; fn must not reuse an output slice across calls.
 //
 // The adaptive dispatcher (see the internal/batching docs) fits the batch
 // cost as a·n+b, waits for more items only while that pays off, dispatches

@@ -481,6 +481,9 @@ func (d *Dispatcher[In, Out]) takeLocked(now int64, reason Reason) *batch[In, Ou
 	b := d.getBatch()
 	b.reason = reason
 	room := d.cfg.MaxBatchSize
+	// The items slice is handed to user code, which may keep it or return
+	// it as its outputs, so every batch gets a fresh one.
+	b.items = make([]In, 0, min(d.queued, room))
 	for room > 0 {
 		c := d.headLocked()
 		if c == nil {
@@ -660,13 +663,11 @@ func (d *Dispatcher[In, Out]) getBatch() *batch[In, Out] {
 	if b, ok := d.batches.Get().(*batch[In, Out]); ok {
 		return b
 	}
-	mbs := min(d.cfg.MaxBatchSize, 1024)
-	return &batch[In, Out]{items: make([]In, 0, mbs), parts: make([]part[In, Out], 0, 4), waits: make([]time.Duration, 0, 4)}
+	return &batch[In, Out]{parts: make([]part[In, Out], 0, 4), waits: make([]time.Duration, 0, 4)}
 }
 
 func (d *Dispatcher[In, Out]) putBatch(b *batch[In, Out]) {
-	clear(b.items)
 	clear(b.parts)
-	b.items, b.parts, b.waits = b.items[:0], b.parts[:0], b.waits[:0]
+	b.items, b.parts, b.waits = nil, b.parts[:0], b.waits[:0]
 	d.batches.Put(b)
 }
