@@ -1,0 +1,218 @@
+package bento_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gobento/bento"
+)
+
+// The request-path benchmarks of issue 7. Each runs a real server on
+// loopback and compares gobento with a bare net/http handler doing the same
+// work. The whole-system load benchmark is `go run ./bench` (BENCHMARKS.md).
+//
+//	go test -run '^$' -bench 'EchoHTTP|HandlerEcho' -benchmem .
+//
+// BenchmarkEchoHTTP uses a net/http client, so its allocations include the
+// client's. BenchmarkHandlerEcho uses a minimal HTTP/1.1 client that
+// allocates nothing per request, so its allocs/op and B/op are the server's.
+
+// benchDoc is the document of examples/echo's echo_json API.
+type benchDoc struct {
+	Text   string            `json:"text"`
+	Values []float64         `json:"values"`
+	Meta   map[string]string `json:"meta,omitempty"`
+}
+
+var benchText = []byte("gobento echo benchmark payload: the quick brown fox jumps over the l") // 68 bytes
+
+func benchJSON(tb testing.TB) []byte {
+	vals := make([]float64, 16)
+	for i := range vals {
+		vals[i] = float64(i)*0.125 + 0.5
+	}
+	b, err := json.Marshal(benchDoc{Text: string(benchText), Values: vals, Meta: map[string]string{"source": "bench", "lang": "en"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// echoService is examples/echo's service.
+func echoService() *bento.Service {
+	svc := bento.NewService("echo")
+	bento.API(svc, "echo", bento.Text(), bento.Text(),
+		func(_ context.Context, s string) (string, error) { return s, nil })
+	bento.API(svc, "echo_json", bento.JSON[benchDoc](), bento.JSON[benchDoc](),
+		func(_ context.Context, d benchDoc) (benchDoc, error) { return d, nil })
+	return svc
+}
+
+// startBareEcho serves the bare handlers of bench/ on loopback.
+func startBareEcho(tb testing.TB) string {
+	tb.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 20<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(body)
+	})
+	mux.HandleFunc("POST /echo_json", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 20<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var d benchDoc
+		if err := json.Unmarshal(body, &d); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		out, _ := json.Marshal(d)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(out)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The same server timeouts as gobento's defaults.
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	go hs.Serve(ln)
+	tb.Cleanup(func() { hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// benchServers starts gobento (metrics on and off) and the bare server and
+// returns their base URLs by name.
+func benchServers(b *testing.B) map[string]string {
+	on := startHTTP(b, echoService(), nil)
+	cfg := testConfig(b)
+	cfg.APIServer.Metrics.Enabled = false
+	off := startHTTP(b, echoService(), cfg)
+	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "bare": startBareEcho(b)}
+}
+
+// BenchmarkEchoHTTP posts to echo over loopback with net/http, one request
+// at a time; allocs/op include the client's.
+func BenchmarkEchoHTTP(b *testing.B) {
+	urls := benchServers(b)
+	for _, name := range []string{"gobento", "bare"} {
+		b.Run(name, func(b *testing.B) {
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+			defer client.CloseIdleConnections()
+			url := urls[name] + "/echo"
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.Post(url, "text/plain", bytes.NewReader(benchText))
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf.Reset()
+				buf.ReadFrom(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !bytes.Equal(buf.Bytes(), benchText) {
+					b.Fatalf("status %d, body %q", resp.StatusCode, buf.Bytes())
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHandlerEcho drives the servers with a client that allocates
+// nothing per request (several keep-alive connections in parallel), so the
+// reported allocs/op and B/op are the server's request path.
+func BenchmarkHandlerEcho(b *testing.B) {
+	urls := benchServers(b)
+	docJSON := benchJSON(b)
+	cases := []struct {
+		name, server, path string
+		body               []byte
+	}{
+		{"gobento", "gobento", "/echo", benchText},
+		{"gobento_metrics_off", "gobento_metrics_off", "/echo", benchText},
+		{"bare", "bare", "/echo", benchText},
+		{"gobento_json", "gobento", "/echo_json", docJSON},
+		{"bare_json", "bare", "/echo_json", docJSON},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			addr := urls[tc.server][len("http://"):]
+			req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
+				tc.path, addr, len(tc.body), tc.body)
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer conn.Close()
+				br := bufio.NewReaderSize(conn, 16<<10)
+				body := make([]byte, 4096)
+				for pb.Next() {
+					n, err := rawExchange(conn, br, req, body)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if !bytes.Equal(bytes.TrimSpace(body[:n]), tc.body) {
+						b.Errorf("body %q, want %q", body[:n], tc.body)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// rawExchange writes req and reads one 200 response with a Content-Length
+// into body, returning the body length. It does not allocate.
+func rawExchange(conn net.Conn, br *bufio.Reader, req, body []byte) (int, error) {
+	if _, err := conn.Write(req); err != nil {
+		return 0, err
+	}
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if !bytes.HasPrefix(line, []byte("HTTP/1.1 200 ")) {
+		return 0, fmt.Errorf("status line %q", line)
+	}
+	length := -1
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if len(line) > 16 && bytes.EqualFold(line[:15], []byte("Content-Length:")) {
+			length = 0
+			for _, c := range bytes.TrimSpace(line[15:]) {
+				length = length*10 + int(c-'0')
+			}
+		}
+	}
+	if length < 0 || length > len(body) {
+		return 0, fmt.Errorf("bad Content-Length %s", strconv.Itoa(length))
+	}
+	_, err = io.ReadFull(br, body[:length])
+	return length, err
+}
