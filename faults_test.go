@@ -72,7 +72,9 @@ func sleepArg(item, prefix string) (time.Duration, bool) {
 	if !strings.HasPrefix(item, prefix) {
 		return 0, false
 	}
-	d, err := time.ParseDuration(strings.TrimPrefix(item, prefix))
+	// "hold:150ms-r3": the duration ends at the first '-' (a round tag).
+	arg, _, _ := strings.Cut(strings.TrimPrefix(item, prefix), "-")
+	d, err := time.ParseDuration(arg)
 	return d, err == nil
 }
 

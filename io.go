@@ -136,6 +136,13 @@ func (j jsonIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 
 // decodeJSON decodes exactly one JSON value from body into v.
 func decodeJSON(body []byte, v any, strict bool) error {
+	if !strict {
+		// Unmarshal also rejects trailing data, and is cheaper than a Decoder.
+		if err := json.Unmarshal(body, v); err != nil {
+			return BadInputf("Invalid JSON input received: %v", err)
+		}
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if strict {
 		dec.DisallowUnknownFields()

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,9 @@ import (
 
 // RequestIDHeader is set on every response.
 const RequestIDHeader = "X-BentoML-Request-ID"
+
+// canonicalRequestID is RequestIDHeader as net/http's Header map keys it.
+var canonicalRequestID = http.CanonicalHeaderKey(RequestIDHeader)
 
 // Endpoint is one API, type-erased.
 type Endpoint struct {
@@ -141,11 +145,11 @@ func (p slogPrinter) Println(v ...any) { p.l.Error("metrics: " + fmt.Sprint(v...
 // ServeHTTP routes one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := strconv.FormatUint(rand.Uint64(), 10)
-	w.Header().Set(RequestIDHeader, id)
+	w.Header()[canonicalRequestID] = []string{id}
 	path := r.URL.Path
 	if rt, ok := h.routes[path]; ok {
 		start := rt.metrics.Start()
-		code := h.serveAPI(w, r, rt)
+		code := h.serveAPI(w, r, rt, id)
 		if h.o.Exemplars {
 			rt.metrics.DoneWithExemplar(start, code, prometheus.Labels{"request_id": id})
 		} else {
@@ -216,17 +220,29 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-type callResult struct {
-	p     iospec.Payload
-	err   error
-	panic any
-	stack []byte
+// deadlineGuard lets exactly one of the handler and the timeout timer write
+// the response; the mutex is held while writing, so the handler cannot
+// return while the timer is still using the ResponseWriter.
+type deadlineGuard struct {
+	mu      sync.Mutex
+	written bool
+}
+
+// claim reports whether the caller may write the response. It returns with
+// g.mu held; the caller must call g.mu.Unlock when done writing.
+func (g *deadlineGuard) claim() bool {
+	g.mu.Lock()
+	if g.written {
+		return false
+	}
+	g.written = true
+	return true
 }
 
 // serveAPI answers one API request and returns the status sent.
-func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route) int {
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id string) int {
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+		w.Header()["Allow"] = allowPost
 		return writeError(w, http.StatusMethodNotAllowed, errs.TypeMethodNotAllowed,
 			"Method Not Allowed: "+rt.ep.Route+" accepts POST")
 	}
@@ -254,49 +270,57 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route) in
 		}
 		return writeError(w, http.StatusBadRequest, errs.TypeBadInput, "reading request body: "+err.Error())
 	}
+	in := iospec.Payload{ContentType: r.Header.Get("Content-Type"), Body: body}
+
+	// The API runs on this goroutine. If it outlives the timeout (user code
+	// that ignores ctx), the timer answers 504 at the deadline on its own,
+	// with Connection: close, and the late result is dropped.
 	ctx := r.Context()
+	var guard *deadlineGuard
 	if h.o.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.o.Timeout)
 		defer cancel()
-	}
-	in := iospec.Payload{ContentType: r.Header.Get("Content-Type"), Body: body}
-	done := make(chan callResult, 1)
-	go func() {
-		var res callResult
-		defer func() {
-			if p := recover(); p != nil {
-				res = callResult{panic: p, stack: debug.Stack()}
+		guard = &deadlineGuard{}
+		t := time.AfterFunc(h.o.Timeout, func() {
+			// ctx's own timer fires at the same deadline; wait for it, so
+			// that whatever the API waits on sees DeadlineExceeded before
+			// the client sees the 504 (and perhaps closes the connection).
+			<-ctx.Done()
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) || r.Context().Err() != nil || !guard.claim() {
+				return
 			}
-			done <- res
-		}()
-		res.p, res.err = rt.ep.Call(ctx, in)
-	}()
-	var res callResult
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		res.err = context.Cause(ctx)
-		if r.Context().Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			res.err = context.DeadlineExceeded
-		}
+			defer guard.mu.Unlock()
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusGatewayTimeout, errs.TypeTimeout,
+				fmt.Sprintf("Not able to process the request in %v", h.o.Timeout))
+			http.NewResponseController(w).Flush()
+		})
+		defer t.Stop()
 	}
-	if res.panic != nil {
-		h.log.Error("panic in API", "api", rt.ep.Name, "panic", fmt.Sprint(res.panic),
-			"request_id", w.Header().Get(RequestIDHeader), "stack", string(res.stack))
+	out, err, panicked := h.call(ctx, rt, in, id)
+	if guard != nil {
+		if !guard.claim() {
+			return http.StatusGatewayTimeout // the timer answered
+		}
+		defer guard.mu.Unlock()
+	}
+	if panicked {
 		return writeError(w, http.StatusInternalServerError, errs.TypeInternal,
 			"An error has occurred in user code when handling this request; see the server logs for details")
 	}
-	if res.err != nil {
-		status, typ, msg := errs.Classify(res.err)
+	if err != nil {
+		if ctx.Err() != nil && r.Context().Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = context.DeadlineExceeded
+		}
+		status, typ, msg := errs.Classify(err)
 		if status == http.StatusGatewayTimeout {
 			msg = fmt.Sprintf("Not able to process the request in %v", h.o.Timeout)
 		}
 		if status >= 500 {
-			h.log.Error("API error", "api", rt.ep.Name, "status", status, "error", res.err.Error(),
-				"request_id", w.Header().Get(RequestIDHeader))
-		} else {
-			h.log.Debug("API error", "api", rt.ep.Name, "status", status, "error", res.err.Error())
+			h.log.Error("API error", "api", rt.ep.Name, "status", status, "error", err.Error(), "request_id", id)
+		} else if h.log.Enabled(ctx, slog.LevelDebug) {
+			h.log.Debug("API error", "api", rt.ep.Name, "status", status, "error", err.Error(), "request_id", id)
 		}
 		if status == errs.StatusClientClosed {
 			return status
@@ -304,16 +328,54 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route) in
 		return writeError(w, status, typ, msg)
 	}
 	hdr := w.Header()
-	for k, v := range res.p.Header {
+	for k, v := range out.Header {
 		hdr[k] = v
 	}
-	if res.p.ContentType != "" {
-		hdr.Set("Content-Type", res.p.ContentType)
+	if out.ContentType != "" {
+		hdr["Content-Type"] = headerValue(out.ContentType)
 	}
-	hdr.Set("Content-Length", strconv.Itoa(len(res.p.Body)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(res.p.Body)
+	// net/http adds Content-Length itself for bodies that fit its buffer.
+	if len(out.Body) > 2048 {
+		hdr["Content-Length"] = []string{strconv.Itoa(len(out.Body))}
+	}
+	w.Write(out.Body)
 	return http.StatusOK
+}
+
+// Shared header values for the common response types, to save an
+// allocation per response; net/http never modifies them.
+var (
+	hvJSON = []string{"application/json"}
+	hvText = []string{"text/plain; charset=utf-8"}
+)
+
+func headerValue(v string) []string {
+	switch v {
+	case "application/json":
+		return hvJSON
+	case "text/plain; charset=utf-8":
+		return hvText
+	}
+	return []string{v}
+}
+
+var allowPost = []string{http.MethodPost}
+
+// call runs the endpoint, turning a panic into panicked=true (logged with
+// its stack).
+func (h *Handler) call(ctx context.Context, rt *route, in iospec.Payload, id string) (out iospec.Payload, err error, panicked bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.Error("panic in API", "api", rt.ep.Name, "panic", fmt.Sprint(p),
+				"request_id", id, "stack", string(debug.Stack()))
+			panicked = true
+		}
+	}()
+	out, err = rt.ep.Call(ctx, in)
+	return out, err, false
 }
 
 // readBody reads the whole body, failing with *http.MaxBytesError past limit.
@@ -321,16 +383,16 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	rd := http.MaxBytesReader(w, r.Body, limit)
 	if r.ContentLength >= 0 {
+		// net/http's body reader stops at Content-Length, which is within
+		// the limit here.
 		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(rd, buf); err != nil {
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
 			return nil, err
 		}
-		// A body longer than its Content-Length is the transport's problem;
-		// net/http never hands us more than declared.
 		return buf, nil
 	}
+	rd := http.MaxBytesReader(w, r.Body, limit)
 	var b bytes.Buffer
 	if _, err := b.ReadFrom(rd); err != nil {
 		return nil, err
