@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -137,7 +138,11 @@ type call[In, Out any] struct {
 	next      int   // items[:next] have been dispatched (or dropped)
 	remaining int   // items not yet completed
 	finished  bool  // result or error is final; done has been signalled
-	done      chan struct{}
+	// idleArrival: the call found the dispatcher idle (empty queue, no batch
+	// in flight). Such a call is dispatched at once: nothing suggests more
+	// work is coming, so waiting could only add latency.
+	idleArrival bool
+	done        chan struct{}
 }
 
 // part is a run of one call's items inside a batch.
@@ -151,6 +156,7 @@ type batch[In, Out any] struct {
 	parts  []part[In, Out]
 	waits  []time.Duration
 	reason Reason
+	end    int64 // predicted end, ns since epoch (see Dispatcher.ends)
 }
 
 // Dispatcher merges concurrent Submit calls into batches for an ExecFunc.
@@ -162,7 +168,10 @@ type Dispatcher[In, Out any] struct {
 	obs    Observer
 	maxLat int64 // MaxLatency in ns
 	slack  int64 // dispatch this much before the predicted last moment
-	epoch  time.Time
+	// ends holds the predicted end times of the batches in flight; the
+	// earliest tells when a worker is expected to free up.
+	ends  []int64
+	epoch time.Time
 
 	// execCtx is the dispatcher's own lifetime context, given to every
 	// ExecFunc call; it is not a caller's context.
@@ -268,6 +277,7 @@ func (d *Dispatcher[In, Out]) Submit(ctx context.Context, items []In) ([]Out, er
 	now := d.now()
 	d.arr.note(now, len(items), d.maxLat)
 	c.enq = now
+	c.idleArrival = d.queued == 0 && d.idle == d.cfg.Workers
 	d.q.push(c)
 	d.queued += len(items)
 	shed := d.pumpLocked(now)
@@ -382,10 +392,11 @@ func (d *Dispatcher[In, Out]) pumpLocked(now int64) (shed int) {
 			if d.stopping || !d.cfg.Enabled || d.model.len == 0 {
 				return shed
 			}
-			// Dispatched now, the oldest call would run in a batch of n.
-			// It is hopeless once now - enq + predict(n) > MaxLatency.
+			// The oldest call can start when the first worker frees up
+			// (predicted, never before now) and then runs in a batch of n:
+			// it is hopeless once that start + predict(n) > enq + MaxLatency.
 			last := c.enq + d.maxLat - d.model.predict(min(d.queued, d.cfg.MaxBatchSize))
-			if now > last {
+			if max(now, d.earliestEndLocked()) > last {
 				d.finishLocked(c, ErrShed)
 				shed++
 				continue
@@ -399,9 +410,24 @@ func (d *Dispatcher[In, Out]) pumpLocked(now int64) (shed int) {
 			return shed
 		}
 		b := d.takeLocked(now, reason)
+		b.end = now + d.model.predict(len(b.items))
+		d.ends = append(d.ends, b.end)
 		d.idle--
 		d.work <- b
 	}
+}
+
+// earliestEndLocked is the earliest predicted end of a batch in flight
+// (math.MaxInt64 with none; with every worker busy there is at least one).
+func (d *Dispatcher[In, Out]) earliestEndLocked() int64 {
+	e := int64(math.MaxInt64)
+	for _, t := range d.ends {
+		e = min(e, t)
+	}
+	if e == math.MaxInt64 {
+		return math.MinInt64
+	}
+	return e
 }
 
 // decideLocked decides, with a free worker and head as the oldest queued
@@ -423,6 +449,9 @@ func (d *Dispatcher[In, Out]) decideLocked(now int64, head *call[In, Out]) (Reas
 	deadline := head.enq + d.maxLat - d.model.predict(q) - d.slack
 	if now >= deadline {
 		return ReasonDeadline, 0
+	}
+	if head.idleArrival && q == len(head.items)-head.next {
+		return ReasonCost, 0
 	}
 	target := d.targetLocked(now)
 	if q >= target {
@@ -628,6 +657,9 @@ func (d *Dispatcher[In, Out]) runBatch(b *batch[In, Out]) {
 		pos += p.n
 	}
 	d.idle++
+	if i := slices.Index(d.ends, b.end); i >= 0 {
+		d.ends = slices.Delete(d.ends, i, i+1)
+	}
 	shed := d.pumpLocked(d.now())
 	d.mu.Unlock()
 	d.putBatch(b)

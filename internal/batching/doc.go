@@ -44,7 +44,12 @@
 //  2. now ≥ t0 + L − predict(Q) − slack, where slack = min(L/10, 1 ms): the
 //     oldest item would miss its deadline if it waited longer; dispatch now
 //     ([ReasonDeadline]).
-//  3. Otherwise compute the target batch size n*: the smallest n whose
+//  3. The oldest call arrived to an idle dispatcher (empty queue, no batch
+//     in flight) and is alone in the queue: dispatch it now ([ReasonCost]).
+//     Nothing suggests more work is coming, so waiting could only add
+//     latency; a closed-loop caller, whose next request always follows the
+//     previous answer, never waits even though the rate estimate is high.
+//  4. Otherwise compute the target batch size n*: the smallest n whose
 //     amortised cost keeps up with the arrivals on all workers at 80 %
 //     utilization, λ·(a·n + b)/n ≤ 0.8·Workers, i.e.
 //     n* = ⌈λ·b / (0.8·Workers − λ·a)⌉ clamped to [1, MaxBatchSize]
@@ -52,7 +57,7 @@
 //     pays off: dispatch now ([ReasonCost]). With no evidence of traffic
 //     n* = 1, so a single request reaching an idle dispatcher is dispatched
 //     at once, with no added wait.
-//  4. Otherwise wait (cork) for more items, but never beyond the earliest of
+//  5. Otherwise wait (cork) for more items, but never beyond the earliest of
 //     the deadline of rule 2, t0 + predict(n*) (a batch is not held longer
 //     than it is expected to run, which is what a busy worker would have
 //     made the items wait anyway), and the moment the falling rate estimate
@@ -68,8 +73,10 @@
 //
 // While every worker is busy and the model has data, the oldest call is
 // shed, and its caller gets [ErrShed] at once, exactly when it could no
-// longer finish within L even if dispatched now: now − t0 + predict(n) > L,
-// with n = min(Q, MaxBatchSize) the batch it would join. The check repeats
+// longer finish within L: it can start no earlier than the first worker is
+// predicted to free up (each batch in flight ends at its dispatch time plus
+// predict(its size)), so it is shed when max(now, first free) + predict(n)
+// > t0 + L, with n = min(Q, MaxBatchSize) the batch it would join. The check repeats
 // for the next oldest call (shedding one call shrinks n, which may save the
 // next). A timer fires at the predicted instant, so shedding happens then,
 // not at the next arrival. All of a call's items share its enqueue time, so
