@@ -1,6 +1,7 @@
 package bento
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,7 +72,10 @@ func decodeProtoValue[T any](d IO[T], v protoValue) (T, error) {
 		if len(spec.MediaTypes) > 0 {
 			ct = spec.MediaTypes[0]
 		}
-		return d.decodeHTTP(iospec.Payload{ContentType: ct, Body: v.Serialized})
+		// Descriptors may keep references into an HTTP body (which is
+		// never reused); the message's bytes belong to the transport, so
+		// hand them a copy.
+		return d.decodeHTTP(iospec.Payload{ContentType: ct, Body: bytes.Clone(v.Serialized)})
 	case "":
 		return zero, BadInputf("request has no content: set %q or \"serialized_bytes\"", spec.ProtoField)
 	}

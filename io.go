@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/iospec"
@@ -77,11 +78,18 @@ func (textIO) decodeHTTP(p iospec.Payload) (string, error) {
 	if !utf8.Valid(p.Body) {
 		return "", BadInputf("request body is not valid UTF-8 text")
 	}
-	return string(p.Body), nil
+	if len(p.Body) == 0 {
+		return "", nil
+	}
+	// The body buffer is allocated for this request and never written
+	// again, so the string can share it instead of copying.
+	return unsafe.String(&p.Body[0], len(p.Body)), nil
 }
 
 func (textIO) encodeHTTP(v string) (iospec.Payload, error) {
-	return iospec.Payload{ContentType: "text/plain; charset=utf-8", Body: []byte(v)}, nil
+	// The payload is only read (written to the connection), so it can
+	// share the string's bytes.
+	return iospec.Payload{ContentType: "text/plain; charset=utf-8", Body: unsafe.Slice(unsafe.StringData(v), len(v))}, nil
 }
 
 // ---- JSON -------------------------------------------------------------------
