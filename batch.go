@@ -40,7 +40,9 @@ func MaxLatency(d time.Duration) BatchOption { return func(o *batchOptions) { o.
 // The adaptive dispatcher (see the internal/batching docs) fits the batch
 // cost as a·n+b, waits for more items only while that pays off, dispatches
 // at once when idle, and sheds a call with a 503 when it cannot finish within
-// the max latency. With runners.batching.enabled=false every call runs alone.
+// the max latency. With runners.batching.enabled=false every call runs alone
+// (split by the max batch size) and nothing is shed: max latency is then not
+// enforced, only api_server.traffic.timeout and runners.traffic.timeout are.
 func BatchMethod[M, In, Out any](r *Runner[M], name string, fn func(M, context.Context, []In) ([]Out, error), opts ...BatchOption) *RunnerMethod[In, Out] {
 	var o batchOptions
 	for _, opt := range opts {
