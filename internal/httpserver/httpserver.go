@@ -278,9 +278,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 	ctx := r.Context()
 	var guard *deadlineGuard
 	if h.o.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.o.Timeout)
-		defer cancel()
+		ld := newLazyDeadline(ctx, h.o.Timeout)
+		defer ld.release()
+		ctx = ld
 		guard = &deadlineGuard{}
 		t := time.AfterFunc(h.o.Timeout, func() {
 			// ctx's own timer fires at the same deadline; wait for it, so
