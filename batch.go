@@ -115,6 +115,7 @@ func (b *batchState[In, Out]) start(env *runtimeEnv) error {
 		return fmt.Errorf("method %q: %w", b.name, err)
 	}
 	b.disp = d
+	env.metrics.Queue(b.runner, b.name, func() int { return d.Stats().Queued })
 	d.Start()
 	return nil
 }

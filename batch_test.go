@@ -88,6 +88,21 @@ func TestBatchMethodEndToEnd(t *testing.T) {
 	if got, _ := sample(fams, "bentoml_runner_queue_wait_seconds", with("method_name", "double")); got < callers*calls {
 		t.Errorf("queue_wait count %v, want >= %d", got, callers*calls)
 	}
+	for _, g := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"bentoml_runner_workers", with(), 1},
+		{"bentoml_runner_workers_busy", with(), 0},
+		{"bentoml_runner_queued_items", with("method_name", "double"), 0},
+		{"gobento_serving_state", map[string]string{"service_name": "batcher", "state": "ready"}, 1},
+		{"gobento_serving_state", map[string]string{"service_name": "batcher", "state": "draining"}, 0},
+	} {
+		if got, ok := sample(fams, g.name, g.labels); !ok || got != g.want {
+			t.Errorf("%s%v = %v (present %v), want %v", g.name, g.labels, got, ok, g.want)
+		}
+	}
 	t.Logf("%d calls in %v batches (mean %.1f items)", callers*calls, batches, items/batches)
 }
 

@@ -62,6 +62,9 @@ func TestReadinessFollowsRunners(t *testing.T) {
 	if resp := post(t, u+"/get", "", ""); resp.status != 503 {
 		t.Errorf("API while loading: %d %s", resp.status, resp.body)
 	}
+	if got, _ := sample(scrape(t, u+"/metrics"), "gobento_serving_state", map[string]string{"state": "starting"}); got != 1 {
+		t.Errorf("serving_state{starting} while loading = %v", got)
+	}
 	close(release)
 	st := <-ch
 	if st.err != nil {

@@ -77,6 +77,7 @@ type Runner[M any] struct {
 	wg       sync.WaitGroup
 	running  atomic.Bool
 	inFlight atomic.Int64
+	busy     atomic.Int64 // workers running a job
 	maxConc  int64
 	timeout  time.Duration
 	stopOnce sync.Once
@@ -168,6 +169,7 @@ func (r *Runner[M]) start(ctx context.Context) error {
 			return fmt.Errorf("runner %q: %w", r.name, err)
 		}
 	}
+	r.env.metrics.Runner(r.name, n, func() int { return int(r.busy.Load()) })
 	r.running.Store(true)
 	r.env.log.Info("runner started", "runner", r.name, "workers", n)
 	return nil
@@ -188,7 +190,9 @@ func (r *Runner[M]) work(m M, index int) {
 	for {
 		select {
 		case job := <-r.jobs:
+			r.busy.Add(1)
 			job(m, index)
+			r.busy.Add(-1)
 		case <-r.quit:
 			return
 		}

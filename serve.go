@@ -115,6 +115,7 @@ func (rt *runtime) startRunners(ctx context.Context) error {
 		rt.started = append(rt.started, r)
 	}
 	rt.ready.Store(true)
+	rt.metrics.SetState(instrument.StateReady)
 	return nil
 }
 
@@ -167,6 +168,7 @@ func (s *Server) Done() <-chan error { return s.serveErr }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(func() {
 		s.rt.ready.Store(false)
+		s.rt.metrics.SetState(instrument.StateDraining)
 		s.rt.log.Info("shutting down", "server", s.kind)
 		err := s.shutdown(ctx)
 		err = errors.Join(err, s.rt.stopRunners(ctx))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gobento/bento/internal/instrument"
 	"io"
 	"os"
 	"os/exec"
@@ -28,20 +29,7 @@ const (
 
 // defaultFamilies are the metric families gobento serves by default; the
 // dashboard must chart each of them.
-var defaultFamilies = []string{
-	"bentoml_api_server_request_in_progress",
-	"bentoml_api_server_request_total",
-	"bentoml_api_server_request_duration_seconds",
-	"bentoml_runner_request_in_progress",
-	"bentoml_runner_request_total",
-	"bentoml_runner_request_duration_seconds",
-	"bentoml_runner_adaptive_batch_size",
-	"bentoml_runner_queue_wait_seconds",
-	"bentoml_runner_batch_duration_seconds",
-	"bentoml_runner_batch_dispatch_total",
-	"bentoml_runner_shed_total",
-	"gobento_build_info",
-}
+var defaultFamilies = instrument.FamilyNames("", "")
 
 // ----------------------------------------------------------------- promtool
 

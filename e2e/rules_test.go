@@ -238,6 +238,13 @@ func (o *observed) ruleChecks() map[string]ruleCheck {
 				}
 			}
 		}},
+		"service_runner:bentoml_runner_workers_busy:ratio_avg1m": {check: func(t *testing.T, s []promSample) {
+			for _, r := range []map[string]string{irisRunner, sentRunner} {
+				if v, ok := one(t, s, r); ok {
+					between(t, r["runner_name"]+" worker utilisation", v.Value, 0, 1)
+				}
+			}
+		}},
 		"service:bentoml_api_server_request_slow:ratio_rate5m":  slow,
 		"service:bentoml_api_server_request_slow:ratio_rate30m": slow,
 		"service:bentoml_api_server_request_slow:ratio_rate1h":  slow,

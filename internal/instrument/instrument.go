@@ -133,7 +133,11 @@ func FamilyNames(apiNamespace, runnerNamespace string) []string {
 		runnerNamespace + "_batch_duration_seconds",
 		runnerNamespace + "_batch_dispatch_total",
 		runnerNamespace + "_shed_total",
+		runnerNamespace + "_workers",
+		runnerNamespace + "_workers_busy",
+		runnerNamespace + "_queued_items",
 		"gobento_build_info",
+		"gobento_serving_state",
 	}
 }
 
@@ -156,6 +160,8 @@ type Set struct {
 	batchDuration *prometheus.HistogramVec
 	dispatch      *prometheus.CounterVec
 	shed          *prometheus.CounterVec
+
+	sat *saturation
 
 	mu           sync.Mutex
 	routes       map[string]*Route
@@ -276,7 +282,8 @@ func New(reg prometheus.Registerer, o Options) (*Set, error) {
 		Help: "A metric with a constant '1' value labeled by the gobento version and the Go version it was built with",
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(gobentoVersion(), runtime.Version()).Set(1)
-	cs = append(cs, s.batchSize, s.queueWait, s.batchDuration, s.dispatch, s.shed, buildInfo)
+	s.sat = newSaturation(o)
+	cs = append(cs, s.batchSize, s.queueWait, s.batchDuration, s.dispatch, s.shed, buildInfo, s.sat)
 
 	var done []prometheus.Collector
 	for _, c := range cs {

@@ -225,7 +225,17 @@ func TestGRPCAndNamespaces(t *testing.T) {
 	rm := s.RunnerMethod("clf", "run")
 	rm.Done(rm.Start(), 200)
 	s.Batch("clf", "run", 8).BatchSize(1, 3)
+	s.Runner("clf", 2, func() int { return 1 })
+	s.Queue("clf", "run", func() int { return 5 })
 	fams := scrape(t, reg)
+	for _, c := range []struct {
+		name  string
+		value float64
+	}{{"acme_runner_workers", 2}, {"acme_runner_workers_busy", 1}, {"acme_runner_queued_items", 5}} {
+		if mf := fams[c.name]; mf == nil || mf.GetMetric()[0].GetGauge().GetValue() != c.value {
+			t.Errorf("%s = %v, want %v", c.name, mf, c.value)
+		}
+	}
 
 	for name := range fams {
 		if strings.HasPrefix(name, "bentoml_") {
