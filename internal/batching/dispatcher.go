@@ -394,8 +394,11 @@ func (d *Dispatcher[In, Out]) pumpLocked(now int64) (shed int) {
 			}
 			// The oldest call can start when the first worker frees up
 			// (predicted, never before now) and then runs in a batch of n:
-			// it is hopeless once that start + predict(n) > enq + MaxLatency.
-			last := c.enq + d.maxLat - d.model.predict(min(d.queued, d.cfg.MaxBatchSize))
+			// it is hopeless once that start + predict(n) > enq + MaxLatency
+			// - slack. The slack (min(L/10, 1 ms)) absorbs scheduling
+			// jitter the model cannot see, so that calls admitted right at
+			// the limit still finish within MaxLatency.
+			last := c.enq + d.maxLat - d.slack - d.model.predict(min(d.queued, d.cfg.MaxBatchSize))
 			if max(now, d.earliestEndLocked()) > last {
 				d.finishLocked(c, ErrShed)
 				shed++

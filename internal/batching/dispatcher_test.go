@@ -131,13 +131,13 @@ func TestBatchesFormUnderConcurrency(t *testing.T) {
 }
 
 func TestShedExactlyWhenPredicted(t *testing.T) {
-	// a = 1ms, b = 10ms, L = 100ms. X and Y queue at t0 behind a blocked
-	// worker. Dispatched now, X would run in a batch of 2 (12ms), so it is
-	// hopeless after t0+88ms; once X is gone, Y would run alone (11ms), so
-	// it is hopeless after t0+89ms.
+	// a = 1ms, b = 10ms, L = 100ms, slack = min(L/10, 1ms) = 1ms. X and Y
+	// queue at t0 behind a blocked worker. Dispatched now, X would run in a
+	// batch of 2 (12ms), so it is hopeless after t0+100-1-12 = t0+87ms; once
+	// X is gone, Y would run alone (11ms), so it is hopeless after t0+88ms.
 	const (
-		xLast = 88 * time.Millisecond
-		yLast = 89 * time.Millisecond
+		xLast = 87 * time.Millisecond
+		yLast = 88 * time.Millisecond
 	)
 	tests := []struct {
 		name      string

@@ -76,7 +76,10 @@
 // longer finish within L: it can start no earlier than the first worker is
 // predicted to free up (each batch in flight ends at its dispatch time plus
 // predict(its size)), so it is shed when max(now, first free) + predict(n)
-// > t0 + L, with n = min(Q, MaxBatchSize) the batch it would join. The check repeats
+// > t0 + L − slack, with n = min(Q, MaxBatchSize) the batch it would join
+// and slack = min(L/10, 1 ms) kept free for scheduling jitter the model
+// cannot see (without it, calls admitted at the limit finished up to a few
+// milliseconds late under overload). The check repeats
 // for the next oldest call (shedding one call shrinks n, which may save the
 // next). A timer fires at the predicted instant, so shedding happens then,
 // not at the next arrival. All of a call's items share its enqueue time, so

@@ -155,11 +155,12 @@ func TestShedBoundary(t *testing.T) {
 		now  int64
 		shed int
 	}{
-		{88*ms - 1, 0},
-		{88 * ms, 0}, // X finishes exactly at L
-		{88*ms + 1, 1},
-		{89 * ms, 1}, // Y would finish exactly at L once X is gone
-		{89*ms + 1, 2},
+		// slack = min(L/10, 1ms) = 1ms is kept free for scheduling jitter
+		{87*ms - 1, 0},
+		{87 * ms, 0}, // X finishes exactly at L - slack
+		{87*ms + 1, 1},
+		{88 * ms, 1}, // Y would finish exactly at L - slack once X is gone
+		{88*ms + 1, 2},
 	} {
 		d, err := New(Config{MaxBatchSize: 16, MaxLatency: 100 * time.Millisecond, Workers: 1, Enabled: true},
 			func(context.Context, []int) ([]int, error) { return nil, nil }, nil)
@@ -182,7 +183,7 @@ func TestShedBoundary(t *testing.T) {
 		if got != tt.shed {
 			t.Errorf("at %v: shed %d, want %d", time.Duration(tt.now), got, tt.shed)
 		}
-		if tt.shed < 2 && next != []int64{88*ms + 1, 89*ms + 1}[tt.shed] {
+		if tt.shed < 2 && next != []int64{87*ms + 1, 88*ms + 1}[tt.shed] {
 			t.Errorf("at %v: next check at %v", time.Duration(tt.now), time.Duration(next))
 		}
 	}
