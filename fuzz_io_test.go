@@ -186,3 +186,69 @@ func FuzzMultipartHTTP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTextHTTP: any body either decodes to the same bytes (valid UTF-8) or
+// is a 400; what decodes encodes back unchanged.
+func FuzzTextHTTP(f *testing.F) {
+	for _, s := range []string{"", "I love this", "héllo", "\xff\xfe", "a\x00b"} {
+		f.Add("text/plain", []byte(s))
+	}
+	d := Text()
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		v, err := d.decodeHTTP(iospec.Payload{ContentType: ct, Body: body})
+		if err != nil {
+			clientError(t, err)
+			return
+		}
+		if v != string(body) {
+			t.Fatalf("decoded %q from %q", v, body)
+		}
+		p, err := d.encodeHTTP(v)
+		if err != nil || string(p.Body) != string(body) {
+			t.Fatalf("encode: %q %v", p.Body, err)
+		}
+	})
+}
+
+type fuzzDoc struct {
+	Text   string             `json:"text"`
+	Values []float64          `json:"values"`
+	Meta   map[string]string  `json:"meta,omitempty"`
+	Next   *fuzzDoc           `json:"next,omitempty"`
+	Extra  map[string]float64 `json:"extra,omitempty"`
+}
+
+// FuzzJSONHTTP: any body is either a value that re-encodes and decodes to
+// itself, or a 400 (plain and Strict descriptors, a struct and `any`).
+func FuzzJSONHTTP(f *testing.F) {
+	for _, s := range []string{`{"text":"a","values":[1,2.5]}`, `{"text":"a","zzz":1}`, `[[[[[[1]]]]]]`,
+		`{"values":[1e400]}`, `{"text":"\ud800"}`, `{"next":{"next":{"text":"deep"}}}`, `{`, `null`, `"x" "y"`} {
+		f.Add([]byte(s))
+	}
+	plain, strict, anyv := JSON[fuzzDoc](), JSON[fuzzDoc](Strict()), JSON[any]()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		jsonRoundTrip(t, plain, body)
+		jsonRoundTrip(t, strict, body)
+		jsonRoundTrip(t, anyv, body)
+	})
+}
+
+func jsonRoundTrip[T any](t *testing.T, d IO[T], body []byte) {
+	t.Helper()
+	v, err := d.decodeHTTP(iospec.Payload{ContentType: "application/json", Body: body})
+	if err != nil {
+		clientError(t, err)
+		return
+	}
+	p, err := d.encodeHTTP(v)
+	if err != nil {
+		t.Fatalf("encodeHTTP of a decoded value: %v", err)
+	}
+	w, err := d.decodeHTTP(p)
+	if err != nil {
+		t.Fatalf("re-decoding %q: %v", p.Body, err)
+	}
+	if !reflect.DeepEqual(v, w) {
+		t.Fatalf("round trip changed the value: %#v -> %#v", v, w)
+	}
+}

@@ -41,6 +41,16 @@ func mediaType(contentType string) string {
 	return mt
 }
 
+// clip shortens a message that may quote client input, so an error body
+// never echoes a large request back.
+func clip(s string) string {
+	const max = 300
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}
+
 // errUnsupportedMedia is a 415 naming the accepted types.
 func errUnsupportedMedia(got string, want ...string) *Error {
 	if got == "" {
@@ -147,7 +157,7 @@ func decodeJSON(body []byte, v any, strict bool) error {
 	if !strict {
 		// Unmarshal also rejects trailing data, and is cheaper than a Decoder.
 		if err := json.Unmarshal(body, v); err != nil {
-			return BadInputf("Invalid JSON input received: %v", err)
+			return BadInputf("Invalid JSON input received: %s", clip(err.Error()))
 		}
 		return nil
 	}
@@ -156,7 +166,7 @@ func decodeJSON(body []byte, v any, strict bool) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
-		return BadInputf("Invalid JSON input received: %v", err)
+		return BadInputf("Invalid JSON input received: %s", clip(err.Error()))
 	}
 	if dec.More() {
 		return BadInputf("Invalid JSON input received: unexpected data after the JSON value")

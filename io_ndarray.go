@@ -1141,6 +1141,12 @@ func (n *ndarrayIO[T]) decodeProto(v protoValue) (T, error) {
 	}
 	// Read the values, converting each to the element type.
 	add := func(i int, s scalar) error {
+		// JSON cannot carry NaN or ±Inf, so neither can an HTTP request;
+		// gRPC input is held to the same rule, so a model never sees them
+		// from one protocol only (and results stay encodable).
+		if s.c == cFloat && (math.IsNaN(s.f) || math.IsInf(s.f, 0)) {
+			return BadInputf("Invalid NDArray input: %s[%d] is %v; NaN and infinities are not accepted", field, i, s.f)
+		}
 		if err := n.add(vals, s); err != nil {
 			return BadInputf("Invalid NDArray input: %s[%d]: %v", field, i, err)
 		}

@@ -8,7 +8,7 @@ fuzztime=${FUZZTIME:-20s}
 status=0
 while IFS=: read -r file _ line; do
   name=$(sed -E 's/^func (Fuzz[A-Za-z0-9_]*).*/\1/' <<<"$line")
-  pkg=./$(dirname "$file")
+  pkg=./$(dirname "${file#./}")
   echo "== $pkg $name ($fuzztime)"
   if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime 200x "$pkg"; then
     status=1
