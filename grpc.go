@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -243,25 +242,8 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 			return fail(err)
 		}
 	}
-	go func() {
-		err := gs.Serve(ln)
-		if errors.Is(err, grpc.ErrServerStopped) {
-			err = nil
-		}
-		s.serveErr <- err
-		close(s.serveErr)
-	}()
-	s.shutdown = func(ctx context.Context) error {
-		err := gs.Stop(ctx)
-		if metricsSrv != nil {
-			err = errors.Join(err, metricsSrv.Shutdown(ctx))
-		}
-		return err
-	}
-	rt.log.Info("starting runners", "service", svc.Name(), "runners", len(svc.runners))
-	if err := rt.startRunners(ctx); err != nil {
-		s.shutdown(context.Background())
-		return fail(err)
+	if err := s.launch(ctx, func() error { return gs.Serve(ln) }, grpc.ErrServerStopped, gs.Stop, metricsSrv); err != nil {
+		return nil, err
 	}
 	gs.SetReady()
 	return s, nil

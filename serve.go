@@ -268,28 +268,39 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	} else if metricsCfg.Enabled {
 		s.metricsURL = displayURL(ln.Addr(), "/metrics")
 	}
+	if err := s.launch(ctx, func() error { return hs.Serve(ln) }, http.ErrServerClosed, hs.Shutdown, metricsSrv); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// launch serves in the background, then starts the runners; if a runner
+// fails to start, serving stops again and the error is returned.
+// serverClosed is the error serve returns after a clean stop.
+func (s *Server) launch(ctx context.Context, serve func() error, serverClosed error,
+	stop func(context.Context) error, metricsSrv *http.Server) error {
 	go func() {
-		err := hs.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
+		err := serve()
+		if errors.Is(err, serverClosed) {
 			err = nil
 		}
 		s.serveErr <- err
 		close(s.serveErr)
 	}()
 	s.shutdown = func(ctx context.Context) error {
-		err := hs.Shutdown(ctx)
+		err := stop(ctx)
 		if metricsSrv != nil {
 			err = errors.Join(err, metricsSrv.Shutdown(ctx))
 		}
 		return err
 	}
-	rt.log.Info("starting runners", "service", svc.Name(), "runners", len(svc.runners))
-	if err := rt.startRunners(ctx); err != nil {
+	s.rt.log.Info("starting runners", "service", s.rt.svc.Name(), "runners", len(s.rt.svc.runners))
+	if err := s.rt.startRunners(ctx); err != nil {
 		s.shutdown(context.Background())
-		customreg.Detach(rt.reg)
-		return nil, err
+		customreg.Detach(s.rt.reg)
+		return err
 	}
-	return s, nil
+	return nil
 }
 
 // serveMetrics serves the registry on its own listener, at / and /metrics,
