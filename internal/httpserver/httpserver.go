@@ -328,8 +328,10 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 		return writeError(w, status, typ, msg)
 	}
 	hdr := w.Header()
-	for k, v := range out.Header {
-		hdr[k] = v
+	if len(out.Header) > 0 {
+		for k, v := range out.Header {
+			hdr[k] = v
+		}
 	}
 	if out.ContentType != "" {
 		hdr["Content-Type"] = headerValue(out.ContentType)
