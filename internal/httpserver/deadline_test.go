@@ -88,3 +88,25 @@ func TestLazyDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestTimeoutTimerClaim: exactly one of the handler and the timer writes,
+// whoever comes first, and a timer that never fired is reusable.
+func TestTimeoutTimerClaim(t *testing.T) {
+	tt := &timeoutTimer{t: time.AfterFunc(time.Hour, func() {})}
+	tt.t.Stop()
+	if !tt.claim() {
+		t.Fatal("first claim refused")
+	}
+	tt.mu.Unlock()
+	if tt.claim() {
+		t.Fatal("second claim granted")
+	}
+	// the lock is free again after a refused claim
+	done := make(chan struct{})
+	go func() { tt.mu.Lock(); tt.mu.Unlock(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("a refused claim kept the lock")
+	}
+}

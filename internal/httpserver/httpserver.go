@@ -220,23 +220,72 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// deadlineGuard lets exactly one of the handler and the timeout timer write
-// the response; the mutex is held while writing, so the handler cannot
-// return while the timer is still using the ResponseWriter.
-type deadlineGuard struct {
+// timeoutTimer answers 504 at a request's deadline when the API has not
+// answered by then. Exactly one of the handler and the timer writes the
+// response (claim); the mutex is held while writing, so the handler cannot
+// return while the timer is still using the ResponseWriter. Timers are
+// pooled: one that was stopped before firing is reused by a later request.
+type timeoutTimer struct {
+	t       *time.Timer
 	mu      sync.Mutex
 	written bool
+
+	// per request, set before the timer is armed
+	w       http.ResponseWriter
+	ctx     context.Context // the API's context (with the deadline)
+	client  context.Context // the request's own context
+	timeout time.Duration
 }
 
-// claim reports whether the caller may write the response. It returns with
-// g.mu held; the caller must call g.mu.Unlock when done writing.
-func (g *deadlineGuard) claim() bool {
-	g.mu.Lock()
-	if g.written {
+var timeoutTimers sync.Pool
+
+// startTimeout arms a (pooled) timer for one request.
+func startTimeout(w http.ResponseWriter, ctx, client context.Context, timeout time.Duration) *timeoutTimer {
+	tt, _ := timeoutTimers.Get().(*timeoutTimer)
+	if tt == nil {
+		tt = &timeoutTimer{}
+		tt.t = time.AfterFunc(time.Hour, tt.fire)
+		tt.t.Stop()
+	}
+	tt.written = false
+	tt.w, tt.ctx, tt.client, tt.timeout = w, ctx, client, timeout
+	tt.t.Reset(timeout)
+	return tt
+}
+
+func (tt *timeoutTimer) fire() {
+	// ctx's own timer fires at the same deadline; wait for it, so that
+	// whatever the API waits on sees DeadlineExceeded before the client
+	// sees the 504 (and perhaps closes the connection).
+	<-tt.ctx.Done()
+	if !errors.Is(tt.ctx.Err(), context.DeadlineExceeded) || tt.client.Err() != nil || !tt.claim() {
+		return
+	}
+	defer tt.mu.Unlock()
+	tt.w.Header().Set("Connection", "close")
+	writeError(tt.w, http.StatusGatewayTimeout, errs.TypeTimeout,
+		fmt.Sprintf("Not able to process the request in %v", tt.timeout))
+	http.NewResponseController(tt.w).Flush()
+}
+
+// claim reports whether the caller may write the response. On true it
+// returns with tt.mu held; the caller must unlock it when done writing.
+func (tt *timeoutTimer) claim() bool {
+	tt.mu.Lock()
+	if tt.written {
+		tt.mu.Unlock()
 		return false
 	}
-	g.written = true
+	tt.written = true
 	return true
+}
+
+// stop disarms the timer; one that never fired goes back to the pool.
+func (tt *timeoutTimer) stop() {
+	if tt.t.Stop() {
+		tt.w, tt.ctx, tt.client = nil, nil, nil
+		timeoutTimers.Put(tt)
+	}
 }
 
 // serveAPI answers one API request and returns the status sent.
@@ -276,34 +325,20 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 	// that ignores ctx), the timer answers 504 at the deadline on its own,
 	// with Connection: close, and the late result is dropped.
 	ctx := r.Context()
-	var guard *deadlineGuard
+	var timer *timeoutTimer
 	if h.o.Timeout > 0 {
 		ld := newLazyDeadline(ctx, h.o.Timeout)
 		defer ld.release()
 		ctx = ld
-		guard = &deadlineGuard{}
-		t := time.AfterFunc(h.o.Timeout, func() {
-			// ctx's own timer fires at the same deadline; wait for it, so
-			// that whatever the API waits on sees DeadlineExceeded before
-			// the client sees the 504 (and perhaps closes the connection).
-			<-ctx.Done()
-			if !errors.Is(ctx.Err(), context.DeadlineExceeded) || r.Context().Err() != nil || !guard.claim() {
-				return
-			}
-			defer guard.mu.Unlock()
-			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusGatewayTimeout, errs.TypeTimeout,
-				fmt.Sprintf("Not able to process the request in %v", h.o.Timeout))
-			http.NewResponseController(w).Flush()
-		})
-		defer t.Stop()
+		timer = startTimeout(w, ctx, r.Context(), h.o.Timeout)
+		defer timer.stop()
 	}
 	out, err, panicked := h.call(ctx, rt, in, id)
-	if guard != nil {
-		if !guard.claim() {
+	if timer != nil {
+		if !timer.claim() {
 			return http.StatusGatewayTimeout // the timer answered
 		}
-		defer guard.mu.Unlock()
+		defer timer.mu.Unlock()
 	}
 	if panicked {
 		return writeError(w, http.StatusInternalServerError, errs.TypeInternal,
