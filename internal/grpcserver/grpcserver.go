@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/iospec"
@@ -182,9 +183,9 @@ func (s *Server) call(ctx context.Context, a *api, req *pb.Request) (resp *pb.Re
 		}
 	}
 	if s.o.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.o.Timeout)
-		defer cancel()
+		dl := deadline.New(ctx, s.o.Timeout)
+		defer dl.Release()
+		ctx = dl
 	}
 	defer func() {
 		if p := recover(); p != nil {

@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/iospec"
@@ -327,9 +328,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 	ctx := r.Context()
 	var timer *timeoutTimer
 	if h.o.Timeout > 0 {
-		ld := newLazyDeadline(ctx, h.o.Timeout)
-		defer ld.release()
-		ctx = ld
+		dl := deadline.New(ctx, h.o.Timeout)
+		defer dl.Release()
+		ctx = dl
 		timer = startTimeout(w, ctx, r.Context(), h.o.Timeout)
 		defer timer.stop()
 	}

@@ -1,4 +1,6 @@
-package httpserver
+// Package deadline provides a request context whose deadline machinery is
+// built only when someone waits on it.
+package deadline
 
 import (
 	"context"
@@ -7,7 +9,7 @@ import (
 	"time"
 )
 
-// lazyDeadline is a context with a deadline whose machinery (a channel, a
+// Context is a context with a deadline whose machinery (a channel, a
 // timer and a registration with the parent) is only set up when someone
 // asks for Done. Most APIs never look at their context, and a
 // context.WithTimeout per request costs about 1 µs and four allocations,
@@ -17,7 +19,7 @@ import (
 // otherwise the parent's error. After, every method defers to a real
 // context.WithDeadline, so derived contexts (context.WithCancel and friends)
 // hook into it directly, without a goroutine.
-type lazyDeadline struct {
+type Context struct {
 	parent   context.Context
 	deadline time.Time
 	once     sync.Once
@@ -25,13 +27,15 @@ type lazyDeadline struct {
 	cancel   context.CancelFunc
 }
 
-var _ context.Context = (*lazyDeadline)(nil)
+var _ context.Context = (*Context)(nil)
 
-func newLazyDeadline(parent context.Context, timeout time.Duration) *lazyDeadline {
-	return &lazyDeadline{parent: parent, deadline: time.Now().Add(timeout)}
+// New returns a context that ends timeout from now or when parent ends.
+// Call [Context.Release] when the request is done.
+func New(parent context.Context, timeout time.Duration) *Context {
+	return &Context{parent: parent, deadline: time.Now().Add(timeout)}
 }
 
-func (c *lazyDeadline) init() context.Context {
+func (c *Context) init() context.Context {
 	c.once.Do(func() {
 		inner, cancel := context.WithDeadline(c.parent, c.deadline)
 		c.cancel = cancel
@@ -41,13 +45,13 @@ func (c *lazyDeadline) init() context.Context {
 }
 
 // Deadline returns the request deadline.
-func (c *lazyDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *Context) Deadline() (time.Time, bool) { return c.deadline, true }
 
 // Done returns a channel closed at the deadline or when the parent ends.
-func (c *lazyDeadline) Done() <-chan struct{} { return c.init().Done() }
+func (c *Context) Done() <-chan struct{} { return c.init().Done() }
 
 // Err reports why the context ended, or nil.
-func (c *lazyDeadline) Err() error {
+func (c *Context) Err() error {
 	if p := c.inner.Load(); p != nil {
 		return (*p).Err()
 	}
@@ -62,15 +66,15 @@ func (c *lazyDeadline) Err() error {
 
 // Value looks key up in the real context once there is one, else in the
 // parent.
-func (c *lazyDeadline) Value(key any) any {
+func (c *Context) Value(key any) any {
 	if p := c.inner.Load(); p != nil {
 		return (*p).Value(key)
 	}
 	return c.parent.Value(key)
 }
 
-// release frees the inner context's timer and parent registration, if any.
-func (c *lazyDeadline) release() {
+// Release frees the inner context's timer and parent registration, if any.
+func (c *Context) Release() {
 	if c.inner.Load() != nil {
 		c.cancel()
 	}

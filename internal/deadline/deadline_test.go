@@ -1,4 +1,4 @@
-package httpserver
+package deadline
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-func TestLazyDeadline(t *testing.T) {
+func TestContext(t *testing.T) {
 	t.Run("err by the clock without Done", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			c := newLazyDeadline(context.Background(), 50*time.Millisecond)
-			defer c.release()
+			c := New(context.Background(), 50*time.Millisecond)
+			defer c.Release()
 			if d, ok := c.Deadline(); !ok || !d.Equal(time.Now().Add(50*time.Millisecond)) {
 				t.Fatalf("Deadline %v %v", d, ok)
 			}
@@ -31,8 +31,8 @@ func TestLazyDeadline(t *testing.T) {
 	})
 	t.Run("done closes at the deadline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			c := newLazyDeadline(context.Background(), 50*time.Millisecond)
-			defer c.release()
+			c := New(context.Background(), 50*time.Millisecond)
+			defer c.Release()
 			start := time.Now()
 			<-c.Done()
 			if el := time.Since(start); el != 50*time.Millisecond {
@@ -45,8 +45,8 @@ func TestLazyDeadline(t *testing.T) {
 	})
 	t.Run("parent cancellation", func(t *testing.T) {
 		parent, cancel := context.WithCancel(context.Background())
-		c := newLazyDeadline(parent, time.Hour)
-		defer c.release()
+		c := New(parent, time.Hour)
+		defer c.Release()
 		cancel()
 		if !errors.Is(c.Err(), context.Canceled) {
 			t.Fatalf("Err before Done: %v", c.Err())
@@ -59,8 +59,8 @@ func TestLazyDeadline(t *testing.T) {
 	t.Run("derived contexts need no goroutine", func(t *testing.T) {
 		parent, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		c := newLazyDeadline(parent, time.Hour)
-		defer c.release()
+		c := New(parent, time.Hour)
+		defer c.Release()
 		before := runtime.NumGoroutine()
 		children := make([]context.CancelFunc, 50)
 		for i := range children {
@@ -77,8 +77,8 @@ func TestLazyDeadline(t *testing.T) {
 	t.Run("values come from the parent", func(t *testing.T) {
 		type key struct{}
 		parent := context.WithValue(context.Background(), key{}, "v")
-		c := newLazyDeadline(parent, time.Hour)
-		defer c.release()
+		c := New(parent, time.Hour)
+		defer c.Release()
 		if c.Value(key{}) != "v" {
 			t.Error("value lost before Done")
 		}
@@ -87,26 +87,4 @@ func TestLazyDeadline(t *testing.T) {
 			t.Error("value lost after Done")
 		}
 	})
-}
-
-// TestTimeoutTimerClaim: exactly one of the handler and the timer writes,
-// whoever comes first, and a timer that never fired is reusable.
-func TestTimeoutTimerClaim(t *testing.T) {
-	tt := &timeoutTimer{t: time.AfterFunc(time.Hour, func() {})}
-	tt.t.Stop()
-	if !tt.claim() {
-		t.Fatal("first claim refused")
-	}
-	tt.mu.Unlock()
-	if tt.claim() {
-		t.Fatal("second claim granted")
-	}
-	// the lock is free again after a refused claim
-	done := make(chan struct{})
-	go func() { tt.mu.Lock(); tt.mu.Unlock(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Second):
-		t.Fatal("a refused claim kept the lock")
-	}
 }
