@@ -44,8 +44,9 @@ type protoValue struct {
 type protoCaller func(ctx context.Context, v protoValue) (protoValue, error)
 
 func newProtoCaller[In, Out any](in IO[In], out IO[Out], fn func(context.Context, In) (Out, error)) protoCaller {
+	spec := in.Spec() // built once: Spec allocates its schema maps
 	return func(ctx context.Context, v protoValue) (protoValue, error) {
-		x, err := decodeProtoValue(in, v)
+		x, err := decodeProtoValue(in, spec, v)
 		if err != nil {
 			return protoValue{}, err
 		}
@@ -59,10 +60,10 @@ func newProtoCaller[In, Out any](in IO[In], out IO[Out], fn func(context.Context
 
 // decodeProtoValue applies the rules every descriptor shares: the value must
 // be set in the descriptor's own field or in serialized_bytes, which is
-// decoded the way an HTTP body would be.
-func decodeProtoValue[T any](d IO[T], v protoValue) (T, error) {
+// decoded the way an HTTP body would be. spec is d.Spec(), computed once by
+// the caller.
+func decodeProtoValue[T any](d IO[T], spec iospec.Spec, v protoValue) (T, error) {
 	var zero T
-	spec := d.Spec()
 	switch v.Field {
 	case spec.ProtoField:
 		return d.decodeProto(v)

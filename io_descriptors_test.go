@@ -373,7 +373,7 @@ func rt[T any](d IO[T]) func(any) (protoValue, any, error) {
 		if err != nil {
 			return pv, nil, err
 		}
-		out, err := decodeProtoValue(d, pv)
+		out, err := decodePV(d, pv)
 		return pv, out, err
 	}
 }
@@ -464,7 +464,7 @@ func TestNDArrayDecodeProto(t *testing.T) {
 		checkErr(t, err, http.StatusBadRequest, "float32")
 	})
 	t.Run("serialized_bytes is JSON", func(t *testing.T) {
-		got, err := decodeProtoValue(NDArray[[]int](), protoValue{Field: "serialized_bytes", Serialized: []byte("[1,2]")})
+		got, err := decodePV(NDArray[[]int](), protoValue{Field: "serialized_bytes", Serialized: []byte("[1,2]")})
 		if err != nil || !reflect.DeepEqual(got, []int{1, 2}) {
 			t.Fatalf("got %v, %v", got, err)
 		}
@@ -703,12 +703,12 @@ func TestImageProto(t *testing.T) {
 		{Content: pngB},
 	}
 	for i, f := range ok {
-		img, err := decodeProtoValue(Image(), protoValue{Field: "file", File: f})
+		img, err := decodePV(Image(), protoValue{Field: "file", File: f})
 		if err != nil || img.Bounds().Dx() != 2 {
 			t.Fatalf("ok[%d]: %v", i, err)
 		}
 	}
-	img, err := decodeProtoValue(Image(), protoValue{Field: "serialized_bytes", Serialized: pngB})
+	img, err := decodePV(Image(), protoValue{Field: "serialized_bytes", Serialized: pngB})
 	if err != nil || img.Bounds().Dx() != 2 {
 		t.Fatalf("serialized_bytes: %v", err)
 	}
@@ -867,7 +867,7 @@ func TestFileProto(t *testing.T) {
 	if err != nil || got.ContentType != "application/pdf" || string(got.Data) != "x" {
 		t.Fatalf("got %+v, %v", got, err)
 	}
-	got, err = decodeProtoValue(File(), protoValue{Field: "serialized_bytes", Serialized: []byte("raw")})
+	got, err = decodePV(File(), protoValue{Field: "serialized_bytes", Serialized: []byte("raw")})
 	if err != nil || string(got.Data) != "raw" {
 		t.Fatalf("serialized_bytes: %+v, %v", got, err)
 	}
@@ -1038,7 +1038,7 @@ func TestMultipartRoundTrip(t *testing.T) {
 	if pv.Field != "multipart" || len(pv.Multipart.GetFields()) != 3 || pv.Multipart.Fields["img"].GetFile().GetKind() != "image/png" {
 		t.Fatalf("encodeProto: %v", pv.Multipart)
 	}
-	out, err = decodeProtoValue(d, pv)
+	out, err = decodePV(d, pv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1093,7 +1093,7 @@ func TestMultipartDecodeProto(t *testing.T) {
 			checkErr(t, err, http.StatusBadRequest, tc.frag)
 		})
 	}
-	_, err = decodeProtoValue(d, protoValue{Field: "serialized_bytes", Serialized: []byte("x")})
+	_, err = decodePV(d, protoValue{Field: "serialized_bytes", Serialized: []byte("x")})
 	checkErr(t, err, http.StatusBadRequest)
 }
 
@@ -1235,3 +1235,6 @@ func BenchmarkNDArrayDecodeProto(b *testing.B) {
 		}
 	}
 }
+
+// decodePV is decodeProtoValue with the descriptor's own spec.
+func decodePV[T any](d IO[T], v protoValue) (T, error) { return decodeProtoValue(d, d.Spec(), v) }

@@ -147,7 +147,7 @@ func Field[T any](name string, d IO[T]) MultipartField {
 	f.err = validateDescriptor(d)
 	f.spec = d.Spec()
 	f.decodeHTTP = func(p iospec.Payload) (any, error) { return d.decodeHTTP(p) }
-	f.decodeProto = func(v protoValue) (any, error) { return decodeProtoValue(d, v) }
+	f.decodeProto = func(v protoValue) (any, error) { return decodeProtoValue(d, f.spec, v) }
 	f.encodeHTTP = func(v any) (iospec.Payload, error) {
 		t, ok := v.(T)
 		if !ok {
