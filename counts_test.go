@@ -17,9 +17,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -172,40 +170,14 @@ func relDiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // of the test.
 func relStartHTTP(t testing.TB, svc *bento.Service, cfg *config.Config) *bento.Server {
 	t.Helper()
-	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(relDiscardLogger()))
-	if err != nil {
-		t.Fatalf("StartHTTP: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return srv
+	return startHTTPWith(t, svc, cfg, relDiscardLogger())
 }
 
 // relStartGRPC is startHTTP's gRPC twin with logging off.
 func relStartGRPC(t testing.TB, svc *bento.Service, cfg *config.Config) (*bento.Server, pb.BentoServiceClient) {
 	t.Helper()
-	srv, err := bento.StartGRPC(context.Background(), svc, cfg, bento.WithLogger(relDiscardLogger()))
-	if err != nil {
-		t.Fatalf("StartGRPC: %v", err)
-	}
-	conn, err := grpc.NewClient(srv.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return srv, pb.NewBentoServiceClient(conn)
+	srv, c, _ := startGRPCWith(t, svc, cfg, relDiscardLogger())
+	return srv, c
 }
 
 // relClient returns an HTTP client that keeps up to n connections alive

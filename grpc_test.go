@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -28,10 +29,16 @@ import (
 
 func startGRPC(t testing.TB, svc *bento.Service, cfg *config.Config) (*bento.Server, pb.BentoServiceClient, *grpc.ClientConn) {
 	t.Helper()
+	return startGRPCWith(t, svc, cfg, quietLogger(t))
+}
+
+// startGRPCWith is startGRPC with a given logger.
+func startGRPCWith(t testing.TB, svc *bento.Service, cfg *config.Config, log *slog.Logger) (*bento.Server, pb.BentoServiceClient, *grpc.ClientConn) {
+	t.Helper()
 	if cfg == nil {
 		cfg = testConfig(t)
 	}
-	srv, err := bento.StartGRPC(context.Background(), svc, cfg, bento.WithLogger(quietLogger(t)))
+	srv, err := bento.StartGRPC(context.Background(), svc, cfg, bento.WithLogger(log))
 	if err != nil {
 		t.Fatalf("StartGRPC: %v", err)
 	}
@@ -41,11 +48,7 @@ func startGRPC(t testing.TB, svc *bento.Service, cfg *config.Config) (*bento.Ser
 	}
 	t.Cleanup(func() {
 		conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
+		shutdown(t, srv)
 	})
 	return srv, pb.NewBentoServiceClient(conn), conn
 }

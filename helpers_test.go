@@ -50,21 +50,30 @@ func (w testWriter) Write(p []byte) (int, error) {
 // startHTTP starts svc on loopback and stops it at the end of the test.
 func startHTTP(t testing.TB, svc *bento.Service, cfg *config.Config) *bento.Server {
 	t.Helper()
+	return startHTTPWith(t, svc, cfg, quietLogger(t))
+}
+
+// startHTTPWith is startHTTP with a given logger.
+func startHTTPWith(t testing.TB, svc *bento.Service, cfg *config.Config, log *slog.Logger) *bento.Server {
+	t.Helper()
 	if cfg == nil {
 		cfg = testConfig(t)
 	}
-	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(quietLogger(t)))
+	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(log))
 	if err != nil {
 		t.Fatalf("StartHTTP: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
+	t.Cleanup(func() { shutdown(t, srv) })
 	return srv
+}
+
+// shutdown stops srv gracefully, failing the test on error.
+func shutdown(t testing.TB, srv *bento.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
 }
 
 type response struct {
