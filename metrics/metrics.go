@@ -14,10 +14,10 @@ const placeholderName = "gobento_invalid_metric"
 
 const placeholderHelp = "Placeholder for a custom metric with invalid options; never registered."
 
-// Counter is a counter with labels: a [prometheus.CounterVec] whose lookups
+// Counter is a counter with labels: a wrapped [prometheus.CounterVec] whose lookups
 // are capped at MaxSeries and never panic. Declare it with [NewCounter].
 type Counter struct {
-	*prometheus.CounterVec
+	vec  *prometheus.CounterVec
 	name string
 	err  error
 	s    *series[prometheus.Counter]
@@ -30,12 +30,12 @@ func NewCounter(o CounterOpts) *Counter {
 	c.common(o.Help, o.LabelNames, o.MaxSeries, "")
 	m := &Counter{name: o.Name, err: c.err()}
 	if m.err == nil {
-		m.CounterVec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: o.Name, Help: o.Help}, o.LabelNames)
+		m.vec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: o.Name, Help: o.Help}, o.LabelNames)
 	} else {
-		m.CounterVec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp}, nil)
+		m.vec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp}, nil)
 	}
 	discard := prometheus.NewCounter(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("counter", o.Name, o.LabelNames, o.MaxSeries, m.err, m.CounterVec.GetMetricWithLabelValues, discard)
+	m.s = newSeries("counter", o.Name, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, discard)
 	customreg.Add(m)
 	return m
 }
@@ -46,13 +46,40 @@ func (m *Counter) Name() string { return m.name }
 // Err returns the problems found in the options, or nil.
 func (m *Counter) Err() error { return m.err }
 
-// Collector returns what the service registers: the vector, or nil if Err
-// is not nil.
+// Collector returns what the service registers: the metric itself, or nil
+// if Err is not nil.
 func (m *Counter) Collector() prometheus.Collector {
 	if m.err != nil {
 		return nil
 	}
-	return m.CounterVec
+	return m
+}
+
+// Describe implements [prometheus.Collector].
+func (m *Counter) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
+
+// Collect implements [prometheus.Collector]. It sends the series ordered
+// as the exposition lists them, which makes a scrape of a metric with many
+// series much cheaper.
+func (m *Counter) Collect(ch chan<- prometheus.Metric) { m.s.collect(ch, m.vec) }
+
+// CurryWith returns a vector with some labels fixed, as the client_golang
+// vector's CurryWith does. Series created through it share this metric's
+// series but are not capped by MaxSeries.
+func (m *Counter) CurryWith(labels prometheus.Labels) (*prometheus.CounterVec, error) {
+	v, err := m.vec.CurryWith(labels)
+	m.s.markCurried(err)
+	return v, err
+}
+
+// MustCurryWith is [Counter.CurryWith] that panics on error, like its
+// client_golang counterpart.
+func (m *Counter) MustCurryWith(labels prometheus.Labels) *prometheus.CounterVec {
+	v, err := m.CurryWith(labels)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // WithLabelValues returns the counter for the label values, in LabelNames
@@ -90,27 +117,27 @@ func (m *Counter) Add(v float64) { m.WithLabelValues().Add(v) }
 // DeleteLabelValues removes the series with these label values; it reports
 // whether one existed. The series no longer counts towards MaxSeries.
 func (m *Counter) DeleteLabelValues(lvs ...string) bool {
-	return m.s.forget(lvs, func() bool { return m.CounterVec.DeleteLabelValues(lvs...) })
+	return m.s.forget(lvs, func() bool { return m.vec.DeleteLabelValues(lvs...) })
 }
 
 // Delete is [Counter.DeleteLabelValues] with the labels given by name.
 func (m *Counter) Delete(labels prometheus.Labels) bool {
-	return m.s.forgetLabels(labels, func() bool { return m.CounterVec.Delete(labels) })
+	return m.s.forgetLabels(labels, func() bool { return m.vec.Delete(labels) })
 }
 
 // DeletePartialMatch removes every series whose labels include labels and
 // returns how many it removed.
 func (m *Counter) DeletePartialMatch(labels prometheus.Labels) int {
-	return m.s.forgetPartial(labels, func() int { return m.CounterVec.DeletePartialMatch(labels) })
+	return m.s.forgetPartial(labels, func() int { return m.vec.DeletePartialMatch(labels) })
 }
 
 // Reset removes every series.
-func (m *Counter) Reset() { m.s.reset(m.CounterVec.Reset) }
+func (m *Counter) Reset() { m.s.reset(m.vec.Reset) }
 
-// Gauge is a gauge with labels: a [prometheus.GaugeVec] whose lookups are
+// Gauge is a gauge with labels: a wrapped [prometheus.GaugeVec] whose lookups are
 // capped at MaxSeries and never panic. Declare it with [NewGauge].
 type Gauge struct {
-	*prometheus.GaugeVec
+	vec  *prometheus.GaugeVec
 	name string
 	err  error
 	s    *series[prometheus.Gauge]
@@ -123,12 +150,12 @@ func NewGauge(o GaugeOpts) *Gauge {
 	c.common(o.Help, o.LabelNames, o.MaxSeries, "")
 	m := &Gauge{name: o.Name, err: c.err()}
 	if m.err == nil {
-		m.GaugeVec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: o.Name, Help: o.Help}, o.LabelNames)
+		m.vec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: o.Name, Help: o.Help}, o.LabelNames)
 	} else {
-		m.GaugeVec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp}, nil)
+		m.vec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp}, nil)
 	}
 	discard := prometheus.NewGauge(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("gauge", o.Name, o.LabelNames, o.MaxSeries, m.err, m.GaugeVec.GetMetricWithLabelValues, discard)
+	m.s = newSeries("gauge", o.Name, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, discard)
 	customreg.Add(m)
 	return m
 }
@@ -139,13 +166,40 @@ func (m *Gauge) Name() string { return m.name }
 // Err returns the problems found in the options, or nil.
 func (m *Gauge) Err() error { return m.err }
 
-// Collector returns what the service registers: the vector, or nil if Err
-// is not nil.
+// Collector returns what the service registers: the metric itself, or nil
+// if Err is not nil.
 func (m *Gauge) Collector() prometheus.Collector {
 	if m.err != nil {
 		return nil
 	}
-	return m.GaugeVec
+	return m
+}
+
+// Describe implements [prometheus.Collector].
+func (m *Gauge) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
+
+// Collect implements [prometheus.Collector]. It sends the series ordered
+// as the exposition lists them, which makes a scrape of a metric with many
+// series much cheaper.
+func (m *Gauge) Collect(ch chan<- prometheus.Metric) { m.s.collect(ch, m.vec) }
+
+// CurryWith returns a vector with some labels fixed, as the client_golang
+// vector's CurryWith does. Series created through it share this metric's
+// series but are not capped by MaxSeries.
+func (m *Gauge) CurryWith(labels prometheus.Labels) (*prometheus.GaugeVec, error) {
+	v, err := m.vec.CurryWith(labels)
+	m.s.markCurried(err)
+	return v, err
+}
+
+// MustCurryWith is [Gauge.CurryWith] that panics on error, like its
+// client_golang counterpart.
+func (m *Gauge) MustCurryWith(labels prometheus.Labels) *prometheus.GaugeVec {
+	v, err := m.CurryWith(labels)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // WithLabelValues returns the gauge for the label values, creating it if
@@ -190,28 +244,28 @@ func (m *Gauge) Sub(v float64) { m.WithLabelValues().Sub(v) }
 // DeleteLabelValues removes the series with these label values; it reports
 // whether one existed.
 func (m *Gauge) DeleteLabelValues(lvs ...string) bool {
-	return m.s.forget(lvs, func() bool { return m.GaugeVec.DeleteLabelValues(lvs...) })
+	return m.s.forget(lvs, func() bool { return m.vec.DeleteLabelValues(lvs...) })
 }
 
 // Delete is [Gauge.DeleteLabelValues] with the labels given by name.
 func (m *Gauge) Delete(labels prometheus.Labels) bool {
-	return m.s.forgetLabels(labels, func() bool { return m.GaugeVec.Delete(labels) })
+	return m.s.forgetLabels(labels, func() bool { return m.vec.Delete(labels) })
 }
 
 // DeletePartialMatch removes every series whose labels include labels.
 func (m *Gauge) DeletePartialMatch(labels prometheus.Labels) int {
-	return m.s.forgetPartial(labels, func() int { return m.GaugeVec.DeletePartialMatch(labels) })
+	return m.s.forgetPartial(labels, func() int { return m.vec.DeletePartialMatch(labels) })
 }
 
 // Reset removes every series.
-func (m *Gauge) Reset() { m.s.reset(m.GaugeVec.Reset) }
+func (m *Gauge) Reset() { m.s.reset(m.vec.Reset) }
 
-// Histogram is a histogram with labels: a [prometheus.HistogramVec] whose
+// Histogram is a histogram with labels: a wrapped [prometheus.HistogramVec] whose
 // lookups are capped at MaxSeries and never panic, and whose buckets are
 // checked at declaration rather than at the first observation. Declare it
 // with [NewHistogram].
 type Histogram struct {
-	*prometheus.HistogramVec
+	vec  *prometheus.HistogramVec
 	name string
 	err  error
 	s    *series[prometheus.Observer]
@@ -230,12 +284,12 @@ func NewHistogram(o HistogramOpts) *Histogram {
 			po.NativeHistogramMaxBucketNumber = 160
 			po.NativeHistogramMinResetDuration = time.Hour
 		}
-		m.HistogramVec = prometheus.NewHistogramVec(po, o.LabelNames)
+		m.vec = prometheus.NewHistogramVec(po, o.LabelNames)
 	} else {
-		m.HistogramVec = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp}, nil)
+		m.vec = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp}, nil)
 	}
 	discard := prometheus.NewHistogram(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp, Buckets: []float64{1}})
-	m.s = newSeries("histogram", o.Name, o.LabelNames, o.MaxSeries, m.err, m.HistogramVec.GetMetricWithLabelValues, prometheus.Observer(discard))
+	m.s = newSeries("histogram", o.Name, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, prometheus.Observer(discard))
 	customreg.Add(m)
 	return m
 }
@@ -246,13 +300,40 @@ func (m *Histogram) Name() string { return m.name }
 // Err returns the problems found in the options, or nil.
 func (m *Histogram) Err() error { return m.err }
 
-// Collector returns what the service registers: the vector, or nil if Err
-// is not nil.
+// Collector returns what the service registers: the metric itself, or nil
+// if Err is not nil.
 func (m *Histogram) Collector() prometheus.Collector {
 	if m.err != nil {
 		return nil
 	}
-	return m.HistogramVec
+	return m
+}
+
+// Describe implements [prometheus.Collector].
+func (m *Histogram) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
+
+// Collect implements [prometheus.Collector]. It sends the series ordered
+// as the exposition lists them, which makes a scrape of a metric with many
+// series much cheaper.
+func (m *Histogram) Collect(ch chan<- prometheus.Metric) { m.s.collect(ch, m.vec) }
+
+// CurryWith returns a vector with some labels fixed, as the client_golang
+// vector's CurryWith does. Series created through it share this metric's
+// series but are not capped by MaxSeries.
+func (m *Histogram) CurryWith(labels prometheus.Labels) (prometheus.ObserverVec, error) {
+	v, err := m.vec.CurryWith(labels)
+	m.s.markCurried(err)
+	return v, err
+}
+
+// MustCurryWith is [Histogram.CurryWith] that panics on error, like its
+// client_golang counterpart.
+func (m *Histogram) MustCurryWith(labels prometheus.Labels) prometheus.ObserverVec {
+	v, err := m.CurryWith(labels)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // WithLabelValues returns the histogram for the label values, creating it
@@ -286,26 +367,26 @@ func (m *Histogram) Observe(v float64) { m.WithLabelValues().Observe(v) }
 // DeleteLabelValues removes the series with these label values; it reports
 // whether one existed.
 func (m *Histogram) DeleteLabelValues(lvs ...string) bool {
-	return m.s.forget(lvs, func() bool { return m.HistogramVec.DeleteLabelValues(lvs...) })
+	return m.s.forget(lvs, func() bool { return m.vec.DeleteLabelValues(lvs...) })
 }
 
 // Delete is [Histogram.DeleteLabelValues] with the labels given by name.
 func (m *Histogram) Delete(labels prometheus.Labels) bool {
-	return m.s.forgetLabels(labels, func() bool { return m.HistogramVec.Delete(labels) })
+	return m.s.forgetLabels(labels, func() bool { return m.vec.Delete(labels) })
 }
 
 // DeletePartialMatch removes every series whose labels include labels.
 func (m *Histogram) DeletePartialMatch(labels prometheus.Labels) int {
-	return m.s.forgetPartial(labels, func() int { return m.HistogramVec.DeletePartialMatch(labels) })
+	return m.s.forgetPartial(labels, func() int { return m.vec.DeletePartialMatch(labels) })
 }
 
 // Reset removes every series.
-func (m *Histogram) Reset() { m.s.reset(m.HistogramVec.Reset) }
+func (m *Histogram) Reset() { m.s.reset(m.vec.Reset) }
 
-// Summary is a summary with labels: a [prometheus.SummaryVec] whose lookups
+// Summary is a summary with labels: a wrapped [prometheus.SummaryVec] whose lookups
 // are capped at MaxSeries and never panic. Declare it with [NewSummary].
 type Summary struct {
-	*prometheus.SummaryVec
+	vec  *prometheus.SummaryVec
 	name string
 	err  error
 	s    *series[prometheus.Observer]
@@ -322,14 +403,14 @@ func NewSummary(o SummaryOpts) *Summary {
 		for q, e := range o.Objectives {
 			obj[q] = e
 		}
-		m.SummaryVec = prometheus.NewSummaryVec(prometheus.SummaryOpts{
+		m.vec = prometheus.NewSummaryVec(prometheus.SummaryOpts{
 			Name: o.Name, Help: o.Help, Objectives: obj, MaxAge: o.MaxAge,
 		}, o.LabelNames)
 	} else {
-		m.SummaryVec = prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp}, nil)
+		m.vec = prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp}, nil)
 	}
 	discard := prometheus.NewSummary(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("summary", o.Name, o.LabelNames, o.MaxSeries, m.err, m.SummaryVec.GetMetricWithLabelValues, prometheus.Observer(discard))
+	m.s = newSeries("summary", o.Name, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, prometheus.Observer(discard))
 	customreg.Add(m)
 	return m
 }
@@ -340,13 +421,40 @@ func (m *Summary) Name() string { return m.name }
 // Err returns the problems found in the options, or nil.
 func (m *Summary) Err() error { return m.err }
 
-// Collector returns what the service registers: the vector, or nil if Err
-// is not nil.
+// Collector returns what the service registers: the metric itself, or nil
+// if Err is not nil.
 func (m *Summary) Collector() prometheus.Collector {
 	if m.err != nil {
 		return nil
 	}
-	return m.SummaryVec
+	return m
+}
+
+// Describe implements [prometheus.Collector].
+func (m *Summary) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
+
+// Collect implements [prometheus.Collector]. It sends the series ordered
+// as the exposition lists them, which makes a scrape of a metric with many
+// series much cheaper.
+func (m *Summary) Collect(ch chan<- prometheus.Metric) { m.s.collect(ch, m.vec) }
+
+// CurryWith returns a vector with some labels fixed, as the client_golang
+// vector's CurryWith does. Series created through it share this metric's
+// series but are not capped by MaxSeries.
+func (m *Summary) CurryWith(labels prometheus.Labels) (prometheus.ObserverVec, error) {
+	v, err := m.vec.CurryWith(labels)
+	m.s.markCurried(err)
+	return v, err
+}
+
+// MustCurryWith is [Summary.CurryWith] that panics on error, like its
+// client_golang counterpart.
+func (m *Summary) MustCurryWith(labels prometheus.Labels) prometheus.ObserverVec {
+	v, err := m.CurryWith(labels)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // WithLabelValues returns the summary for the label values, creating it if
@@ -379,21 +487,21 @@ func (m *Summary) Observe(v float64) { m.WithLabelValues().Observe(v) }
 // DeleteLabelValues removes the series with these label values; it reports
 // whether one existed.
 func (m *Summary) DeleteLabelValues(lvs ...string) bool {
-	return m.s.forget(lvs, func() bool { return m.SummaryVec.DeleteLabelValues(lvs...) })
+	return m.s.forget(lvs, func() bool { return m.vec.DeleteLabelValues(lvs...) })
 }
 
 // Delete is [Summary.DeleteLabelValues] with the labels given by name.
 func (m *Summary) Delete(labels prometheus.Labels) bool {
-	return m.s.forgetLabels(labels, func() bool { return m.SummaryVec.Delete(labels) })
+	return m.s.forgetLabels(labels, func() bool { return m.vec.Delete(labels) })
 }
 
 // DeletePartialMatch removes every series whose labels include labels.
 func (m *Summary) DeletePartialMatch(labels prometheus.Labels) int {
-	return m.s.forgetPartial(labels, func() int { return m.SummaryVec.DeletePartialMatch(labels) })
+	return m.s.forgetPartial(labels, func() int { return m.vec.DeletePartialMatch(labels) })
 }
 
 // Reset removes every series.
-func (m *Summary) Reset() { m.s.reset(m.SummaryVec.Reset) }
+func (m *Summary) Reset() { m.s.reset(m.vec.Reset) }
 
 // Interface guards: every metric is a declared custom metric and a
 // collector.
@@ -403,5 +511,7 @@ var (
 	_ customreg.Metric     = (*Histogram)(nil)
 	_ customreg.Metric     = (*Summary)(nil)
 	_ prometheus.Collector = (*Counter)(nil)
+	_ prometheus.Collector = (*Gauge)(nil)
 	_ prometheus.Collector = (*Histogram)(nil)
+	_ prometheus.Collector = (*Summary)(nil)
 )
