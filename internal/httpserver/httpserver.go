@@ -31,7 +31,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
@@ -128,20 +127,6 @@ func New(o Options) (*Handler, error) {
 	h.docsPage = buildDocsPage(o)
 	return h, nil
 }
-
-// MetricsHandler serves g in the Prometheus text format, or OpenMetrics when
-// the scraper asks for it, gzip-compressed when accepted.
-func MetricsHandler(g prometheus.Gatherer, log *slog.Logger) http.Handler {
-	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
-		EnableOpenMetrics: true,
-		ErrorHandling:     promhttp.ContinueOnError,
-		ErrorLog:          slogPrinter{log},
-	})
-}
-
-type slogPrinter struct{ l *slog.Logger }
-
-func (p slogPrinter) Println(v ...any) { p.l.Error("metrics: " + fmt.Sprint(v...)) }
 
 // ServeHTTP routes one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
