@@ -223,7 +223,9 @@ func rawExchange(conn net.Conn, br *bufio.Reader, req, body []byte) (int, error)
 }
 
 // bareGRPCEcho is a bare grpc-go BentoService answering Call with its text.
-type bareGRPCEcho struct{ pb.UnimplementedBentoServiceServer }
+type bareGRPCEcho struct {
+	pb.UnimplementedBentoServiceServer
+}
 
 func (bareGRPCEcho) Call(_ context.Context, req *pb.Request) (*pb.Response, error) {
 	return &pb.Response{Content: &pb.Response_Text{Text: wrapperspb.String(req.GetText().GetValue())}}, nil
