@@ -101,7 +101,11 @@ func (b *bench) startServer(ctx context.Context, name, bin string, args, env []s
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if b.o.pin {
+		start = func() error { return startOnCPU(cmd, serverCPU) }
+	}
+	if err := start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))

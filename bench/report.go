@@ -42,7 +42,7 @@ func newReport(o *options) *report {
 		Settings: map[string]any{
 			"duration": o.duration.String(), "warmup": o.warmup.String(), "rounds": o.rounds,
 			"http_connections": o.conns, "grpc_connections": o.grpcConns, "grpc_goroutines": o.grpcConc,
-			"payload_bytes": o.payload, "http_client": client, "quick": o.quick,
+			"payload_bytes": o.payload, "http_client": client, "quick": o.quick, "pinned": o.pin,
 		},
 	}
 }
@@ -87,7 +87,12 @@ func (r *report) writeMarkdown(w io.Writer) {
 	m := r.Machine
 	p("## gobento benchmark, %s\n\n", r.Date.Format("2006-01-02 15:04 UTC"))
 	p("Machine: %d CPUs (%s), GOMAXPROCS %d, %s, Linux %s. ", m.CPUs, m.CPUModel, m.GOMAXPROCS, m.Go, m.Kernel)
-	p("Server and load generator share these CPUs, so every number includes the client's cost.\n\n")
+	if pinned, _ := r.Settings["pinned"].(bool); pinned {
+		p("Pinned (-pin): the load generator runs on CPU %d with GOMAXPROCS 1 and every server process on CPU %d, where its runtime sees one CPU (GOMAXPROCS 1); "+
+			"the in-process parts (scrape, batching) run on the load generator's CPU.\n\n", clientCPU, serverCPU)
+	} else {
+		p("Server and load generator share these CPUs, so every number includes the client's cost.\n\n")
+	}
 	s := r.Settings
 	p("Settings: %v measured per round after %v warm-up, %v rounds (A/B alternating, ABBA), medians reported; "+
 		"HTTP: %v client, %v keep-alive connections (one goroutine each), %v-byte text payload; gRPC: %v goroutines over %v connections. Total run time %s.\n\n",
@@ -96,13 +101,13 @@ func (r *report) writeMarkdown(w io.Writer) {
 
 	if len(r.Pairs) > 0 {
 		p("### Pairs 1–4: gobento (A) vs baseline (B), separate server processes\n\n")
-		p("| Pair | Side | req/s | p50 ms | p99 ms | p99.9 ms | server CPU s / 1k req | peak RSS MiB | errors |\n")
-		p("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| Pair | Side | req/s | p50 ms | p99 ms | p99.9 ms | server CPU s / 1k req | server CPUs busy | peak RSS MiB | errors |\n")
+		p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, pr := range r.Pairs {
 			for _, sd := range []sideResult{pr.A, pr.B} {
 				md := sd.Median
-				p("| %s | %s | %.0f | %.3f | %.3f | %.3f | %.4f | %s | %d |\n",
-					pr.ID, sd.Label, md.RPS, md.P50ms, md.P99ms, md.P999ms, md.CPUPer1k, mib(sd.PeakRSS), md.Errors)
+				p("| %s | %s | %.0f | %.3f | %.3f | %.3f | %.4f | %.2f | %s | %d |\n",
+					pr.ID, sd.Label, md.RPS, md.P50ms, md.P99ms, md.P999ms, md.CPUPer1k, md.CPUPer1k*md.RPS/1000, mib(sd.PeakRSS), md.Errors)
 			}
 		}
 		p("\n| Pair | ratio req/s A/B (median of rounds) | target | verdict | per-round ratios | server CPU per request, B/A |\n")
