@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pinned mode (-pin): the load generator runs on CPU 0 and every server
+// under test on CPU 1, so the two never compete for a CPU and each
+// server's throughput is what one CPU of it can do. It takes noise from
+// client/server scheduling out of the A/B ratio; other tenants of a shared
+// machine can still disturb it.
+
+const (
+	clientCPU = 0
+	serverCPU = 1
+)
+
+// pinSelf moves every thread of this process to clientCPU and sets
+// GOMAXPROCS to 1. Threads created later inherit the mask.
+func pinSelf() error {
+	if runtime.NumCPU() < 2 {
+		return fmt.Errorf("-pin needs 2 CPUs, this machine has %d", runtime.NumCPU())
+	}
+	var set unix.CPUSet
+	set.Set(clientCPU)
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("-pin: %w", err)
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil {
+			return fmt.Errorf("-pin: thread %d: %w", tid, err)
+		}
+	}
+	runtime.GOMAXPROCS(1)
+	return nil
+}
+
+// startOnCPU starts cmd with its CPU affinity set to cpu: a child inherits
+// the mask of the thread that forks it, so the fork runs on a locked
+// thread whose mask is switched to cpu for the duration. The child's Go
+// runtime then sees one CPU (GOMAXPROCS 1).
+func startOnCPU(cmd *exec.Cmd, cpu int) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var orig, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &orig); err != nil {
+		return err
+	}
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return err
+	}
+	startErr := cmd.Start()
+	if err := unix.SchedSetaffinity(0, &orig); err != nil && startErr == nil {
+		// The thread would stay on the server's CPU; better not reuse it.
+		// Returning without UnlockOSThread makes the runtime discard it.
+		return fmt.Errorf("restoring the load generator's CPU: %w", err)
+	}
+	return startErr
+}
