@@ -46,6 +46,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -109,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.profileDir, "profile", "", "also load a CPU-profiled gobento echo server and bare server and write their pprof profiles to this directory")
 	fs.BoolVar(&o.quick, "quick", false, "CI smoke run: 1 s rounds, 1 round, short warm-up (about 20 s in all)")
 	fs.BoolVar(&o.rawClient, "raw-client", false, "drive HTTP pairs with a minimal HTTP/1.1 client instead of net/http (cheaper client, more server-bound)")
-	fs.BoolVar(&o.pin, "pin", false, "pin the load generator to CPU 0 and every server to CPU 1 (each server then runs with GOMAXPROCS 1); removes client/server CPU contention from the A/B ratios")
+	fs.BoolVar(&o.pin, "pin", runtime.NumCPU() >= 2, "while the server pairs run, pin the load generator to CPU 0 and every server to CPU 1 (each then runs with GOMAXPROCS 1), so client and server never compete for a CPU; -pin=false shares every CPU (default true on 2 or more CPUs)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -144,11 +145,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
-	}
-	if o.pin {
-		if err := pinSelf(); err != nil {
-			return err
-		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -179,6 +179,14 @@ func (b *bench) runAll(ctx context.Context) error {
 	}
 	var errs []error
 	o := b.o
+	procs := o.want("echo") || o.want("metrics") || o.want("json") || o.want("grpc") ||
+		(o.profileDir != "" && o.want("profile"))
+	unpin := func() error { return nil }
+	if procs && o.pin {
+		if unpin, err = pinSelf(); err != nil {
+			return err
+		}
+	}
 	if o.want("echo") || o.want("metrics") || o.want("json") || o.want("grpc") {
 		if err := b.httpPairs(ctx); err != nil {
 			errs = append(errs, err)
@@ -195,6 +203,10 @@ func (b *bench) runAll(ctx context.Context) error {
 		if err := b.profilePair(ctx, o.profileDir); err != nil {
 			errs = append(errs, fmt.Errorf("profile: %w", err))
 		}
+	}
+	// The in-process parts use every CPU.
+	if err := unpin(); err != nil {
+		return errors.Join(append(errs, err)...)
 	}
 	if ctx.Err() != nil {
 		return errors.Join(append(errs, ctx.Err())...)

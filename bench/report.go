@@ -88,8 +88,8 @@ func (r *report) writeMarkdown(w io.Writer) {
 	p("## gobento benchmark, %s\n\n", r.Date.Format("2006-01-02 15:04 UTC"))
 	p("Machine: %d CPUs (%s), GOMAXPROCS %d, %s, Linux %s. ", m.CPUs, m.CPUModel, m.GOMAXPROCS, m.Go, m.Kernel)
 	if pinned, _ := r.Settings["pinned"].(bool); pinned {
-		p("Pinned (-pin): the load generator runs on CPU %d with GOMAXPROCS 1 and every server process on CPU %d, where its runtime sees one CPU (GOMAXPROCS 1); "+
-			"the in-process parts (scrape, batching) run on the load generator's CPU.\n\n", clientCPU, serverCPU)
+		p("Pinned (-pin, the default): during pairs 1–4 the load generator runs on CPU %d with GOMAXPROCS 1 and every server process on CPU %d, where its runtime sees one CPU (GOMAXPROCS 1), "+
+			"so client and server never compete for a CPU; the in-process parts (scrape, batching) then run on every CPU.\n\n", clientCPU, serverCPU)
 	} else {
 		p("Server and load generator share these CPUs, so every number includes the client's cost.\n\n")
 	}
