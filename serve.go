@@ -37,6 +37,7 @@ type runtime struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	reg     *prometheus.Registry
+	gather  prometheus.Gatherer // reg with the custom metrics' direct families
 	metrics *instrument.Set
 	env     *runtimeEnv
 	ready   atomic.Bool
@@ -87,7 +88,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		customreg.Detach(reg)
 		return nil, fmt.Errorf("bento: custom metrics: %w", err)
 	}
-	rt := &runtime{svc: svc, cfg: cfg, log: log, reg: reg, metrics: set}
+	rt := &runtime{svc: svc, cfg: cfg, log: log, reg: reg, gather: customreg.Gatherer(reg), metrics: set}
 	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log}
 	var errsList []error
 	for _, r := range svc.runners {
@@ -152,8 +153,8 @@ func (s *Server) URL() string { return "http://" + s.addr.String() }
 // disabled.
 func (s *Server) MetricsURL() string { return s.metricsURL }
 
-// Gatherer returns the registry holding every metric of the service.
-func (s *Server) Gatherer() prometheus.Gatherer { return s.rt.reg }
+// Gatherer returns every metric of the service, as /metrics serves them.
+func (s *Server) Gatherer() prometheus.Gatherer { return s.rt.gather }
 
 // Ready reports whether runners are started and the server is not draining.
 func (s *Server) Ready() bool { return s.rt.ready.Load() }
@@ -215,7 +216,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	separateMetrics := metricsCfg.Enabled && metricsCfg.Port != nil
 	var gatherer prometheus.Gatherer
 	if metricsCfg.Enabled && !separateMetrics {
-		gatherer = rt.reg
+		gatherer = rt.gather
 	}
 	var maxConc int
 	if cfg.APIServer.Traffic.MaxConcurrency != nil {
@@ -311,7 +312,7 @@ func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.
 		return nil, "", err
 	}
 	mux := http.NewServeMux()
-	mh := httpserver.MetricsHandler(rt.reg, rt.log)
+	mh := httpserver.MetricsHandler(rt.gather, rt.log)
 	mux.Handle("/metrics", mh)
 	mux.Handle("/{$}", mh)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/gobento/bento/metrics"
 )
@@ -56,6 +57,7 @@ func TestCollectOrderMatchesPlainVector(t *testing.T) {
 	ours, want := prometheus.NewPedanticRegistry(), prometheus.NewPedanticRegistry()
 	ours.MustRegister(m)
 	want.MustRegister(plain)
+	srv := start(t) // as a service serves it: the family written directly
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	value := func() string { return strconv.Itoa(rng.IntN(12)) }
@@ -70,6 +72,9 @@ func TestCollectOrderMatchesPlainVector(t *testing.T) {
 		}
 		if got, want := expose(t, ours), expose(t, want); got != want {
 			t.Fatalf("%s: exposition differs from a plain vector's\ngot:\n%s\nwant:\n%s", step, got, want)
+		}
+		if got, want := family(t, srv, "collect_order_total"), family(t, want, "collect_order_total"); got != want {
+			t.Fatalf("%s: the direct family differs from a plain vector's\ngot:\n%s\nwant:\n%s", step, got, want)
 		}
 	}
 	for i := range 400 {
@@ -124,6 +129,122 @@ func expose(t *testing.T, reg prometheus.Gatherer) string {
 		}
 	}
 	return b.String()
+}
+
+// family renders the family called name from g in the OpenMetrics text
+// format (with exemplars), or "" if g has no such family.
+func family(t *testing.T, g prometheus.Gatherer, name string) string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		if _, err := expfmt.MetricFamilyToOpenMetrics(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+// TestDirectFamilyMatchesCollector checks, for every metric type, that the
+// family a service's /metrics writes directly is exactly what a registry
+// collecting the same metric exposes: HELP, TYPE, every series in order,
+// values, exemplars; and that after currying, when the metric falls back
+// to being collected, series created through the curried vector are there
+// and nothing is exposed twice.
+func TestDirectFamilyMatchesCollector(t *testing.T) {
+	labels := []string{"zeta", "alpha"}
+	ex := prometheus.Labels{"trace_id": "abc"}
+	type direct interface {
+		prometheus.Collector
+		Direct() bool
+	}
+	for _, tc := range []struct {
+		name  string
+		fam   string
+		make  func() direct
+		fill  func(m direct, z, a string, v float64)
+		curry func(m direct)
+	}{
+		{"counter", "direct_c_total", func() direct {
+			return forget(t, metrics.NewCounter(metrics.CounterOpts{Name: "direct_c_total", Help: "A counter.", LabelNames: labels}))
+		}, func(m direct, z, a string, v float64) {
+			m.(*metrics.Counter).WithLabelValues(z, a).(prometheus.ExemplarAdder).AddWithExemplar(v, ex)
+		}, func(m direct) {
+			m.(*metrics.Counter).MustCurryWith(prometheus.Labels{"zeta": "c"}).WithLabelValues("x").Inc()
+		}},
+		{"gauge", "direct_g", func() direct {
+			return forget(t, metrics.NewGauge(metrics.GaugeOpts{Name: "direct_g", Help: "A gauge.", LabelNames: labels}))
+		}, func(m direct, z, a string, v float64) {
+			m.(*metrics.Gauge).WithLabelValues(z, a).Set(v)
+		}, func(m direct) {
+			m.(*metrics.Gauge).MustCurryWith(prometheus.Labels{"zeta": "c"}).WithLabelValues("x").Set(3)
+		}},
+		{"histogram", "direct_h_seconds", func() direct {
+			return forget(t, metrics.NewHistogram(metrics.HistogramOpts{Name: "direct_h_seconds", Help: "A histogram.", LabelNames: labels,
+				Buckets: []float64{0.5, 1, 5}, NativeHistogramBucketFactor: 1.1}))
+		}, func(m direct, z, a string, v float64) {
+			m.(*metrics.Histogram).WithLabelValues(z, a).(prometheus.ExemplarObserver).ObserveWithExemplar(v, ex)
+		}, func(m direct) {
+			m.(*metrics.Histogram).MustCurryWith(prometheus.Labels{"zeta": "c"}).WithLabelValues("x").Observe(2)
+		}},
+		{"summary", "direct_s_seconds", func() direct {
+			return forget(t, metrics.NewSummary(metrics.SummaryOpts{Name: "direct_s_seconds", Help: "A summary.", LabelNames: labels,
+				Objectives: map[float64]float64{0.5: 0.05, 0.99: 0.001}}))
+		}, func(m direct, z, a string, v float64) {
+			m.(*metrics.Summary).WithLabelValues(z, a).Observe(v)
+		}, func(m direct) {
+			m.(*metrics.Summary).MustCurryWith(prometheus.Labels{"zeta": "c"}).WithLabelValues("x").Observe(2)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.make()
+			srv := start(t)
+			coll := prometheus.NewPedanticRegistry()
+			coll.MustRegister(m)
+			if n := testutil.CollectAndCount(m); n != 0 {
+				t.Fatalf("fresh metric: %d series", n)
+			}
+			if got := family(t, srv, tc.fam); got != "" {
+				t.Fatalf("a metric with no series is exposed:\n%s", got)
+			}
+			rng := rand.New(rand.NewPCG(3, 4))
+			for range 200 {
+				tc.fill(m, strconv.Itoa(rng.IntN(9)), strconv.Itoa(rng.IntN(9)), float64(rng.IntN(60))/10)
+			}
+			mfs, err := coll.Gather()
+			if err != nil || len(mfs) != 1 {
+				t.Fatalf("collected %d families, %v", len(mfs), err)
+			}
+			name := mfs[0].GetName()
+			if name != tc.fam {
+				t.Fatalf("family %q, want %q", name, tc.fam)
+			}
+			want := family(t, coll, name)
+			if !m.Direct() {
+				t.Fatal("a fresh metric is not Direct")
+			}
+			if got := family(t, srv, name); got != want {
+				t.Fatalf("direct family differs from the collected one\ngot:\n%s\nwant:\n%s", got, want)
+			}
+			tc.curry(m)
+			if m.Direct() {
+				t.Fatal("a curried metric still reports Direct")
+			}
+			want = family(t, coll, name)
+			if !strings.Contains(want, `zeta="c"`) {
+				t.Fatalf("the collected family lacks the curried series:\n%s", want)
+			}
+			if got := family(t, srv, name); got != want {
+				t.Fatalf("after currying, served family differs from the collected one\ngot:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
 }
 
 // exists reports whether the collected series include zeta=z, alpha=a

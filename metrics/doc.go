@@ -73,12 +73,16 @@
 // As with client_golang, keep the child returned by WithLabelValues when a
 // label combination is used on a hot path.
 //
-// Each metric also keeps its series in the order the exposition lists them
-// and hands them to the registry in that order, so a scrape does not sort
-// them again: a family with 5 000 series gathers in about half the time of
-// a plain client_golang vector. Once a metric has been curried, it
-// collects through the vector instead, since a curried vector can create
-// series this index does not see.
+// Each metric also keeps its series in the order the exposition lists them.
+// A service's /metrics asks the metric for its whole family in that order
+// ([Counter.WriteFamily] and its twins) instead of collecting it series by
+// series through the registry, which would cost a channel send, a
+// consistency check and a sort per series: a family with 5 000 series
+// gathers in about a tenth of the time of a plain client_golang vector.
+// Registered directly into a client_golang registry, a metric is an
+// ordinary Collector that sends its series already sorted. Once a metric
+// has been curried it collects through the vector instead, since a curried
+// vector can create series this index does not see.
 //
 // All types are safe for concurrent use.
 package metrics

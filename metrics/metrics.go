@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gobento/bento/internal/customreg"
 )
@@ -35,7 +36,7 @@ func NewCounter(o CounterOpts) *Counter {
 		m.vec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp}, nil)
 	}
 	discard := prometheus.NewCounter(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("counter", o.Name, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, discard)
+	m.s = newSeries("counter", o.Name, o.Help, dto.MetricType_COUNTER, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, discard)
 	customreg.Add(m)
 	return m
 }
@@ -54,6 +55,16 @@ func (m *Counter) Collector() prometheus.Collector {
 	}
 	return m
 }
+
+// Direct reports whether [Counter.WriteFamily] lists every series: true
+// unless the options were invalid or the metric was curried.
+func (m *Counter) Direct() bool { return m.s.direct() }
+
+// WriteFamily returns the whole family, its series in exposition order, or
+// nil when it has none. A service's /metrics writes the metric this way,
+// skipping the registry's per-series channel send, check and sort, while
+// [Direct] holds; most programs never call it.
+func (m *Counter) WriteFamily() (*dto.MetricFamily, error) { return m.s.family() }
 
 // Describe implements [prometheus.Collector].
 func (m *Counter) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
@@ -155,7 +166,7 @@ func NewGauge(o GaugeOpts) *Gauge {
 		m.vec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp}, nil)
 	}
 	discard := prometheus.NewGauge(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("gauge", o.Name, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, discard)
+	m.s = newSeries("gauge", o.Name, o.Help, dto.MetricType_GAUGE, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, discard)
 	customreg.Add(m)
 	return m
 }
@@ -174,6 +185,16 @@ func (m *Gauge) Collector() prometheus.Collector {
 	}
 	return m
 }
+
+// Direct reports whether [Gauge.WriteFamily] lists every series: true
+// unless the options were invalid or the metric was curried.
+func (m *Gauge) Direct() bool { return m.s.direct() }
+
+// WriteFamily returns the whole family, its series in exposition order, or
+// nil when it has none. A service's /metrics writes the metric this way,
+// skipping the registry's per-series channel send, check and sort, while
+// [Direct] holds; most programs never call it.
+func (m *Gauge) WriteFamily() (*dto.MetricFamily, error) { return m.s.family() }
 
 // Describe implements [prometheus.Collector].
 func (m *Gauge) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
@@ -289,7 +310,7 @@ func NewHistogram(o HistogramOpts) *Histogram {
 		m.vec = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp}, nil)
 	}
 	discard := prometheus.NewHistogram(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp, Buckets: []float64{1}})
-	m.s = newSeries("histogram", o.Name, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, prometheus.Observer(discard))
+	m.s = newSeries("histogram", o.Name, o.Help, dto.MetricType_HISTOGRAM, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, prometheus.Observer(discard))
 	customreg.Add(m)
 	return m
 }
@@ -308,6 +329,16 @@ func (m *Histogram) Collector() prometheus.Collector {
 	}
 	return m
 }
+
+// Direct reports whether [Histogram.WriteFamily] lists every series: true
+// unless the options were invalid or the metric was curried.
+func (m *Histogram) Direct() bool { return m.s.direct() }
+
+// WriteFamily returns the whole family, its series in exposition order, or
+// nil when it has none. A service's /metrics writes the metric this way,
+// skipping the registry's per-series channel send, check and sort, while
+// [Direct] holds; most programs never call it.
+func (m *Histogram) WriteFamily() (*dto.MetricFamily, error) { return m.s.family() }
 
 // Describe implements [prometheus.Collector].
 func (m *Histogram) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
@@ -410,7 +441,7 @@ func NewSummary(o SummaryOpts) *Summary {
 		m.vec = prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp}, nil)
 	}
 	discard := prometheus.NewSummary(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("summary", o.Name, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, prometheus.Observer(discard))
+	m.s = newSeries("summary", o.Name, o.Help, dto.MetricType_SUMMARY, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, prometheus.Observer(discard))
 	customreg.Add(m)
 	return m
 }
@@ -429,6 +460,16 @@ func (m *Summary) Collector() prometheus.Collector {
 	}
 	return m
 }
+
+// Direct reports whether [Summary.WriteFamily] lists every series: true
+// unless the options were invalid or the metric was curried.
+func (m *Summary) Direct() bool { return m.s.direct() }
+
+// WriteFamily returns the whole family, its series in exposition order, or
+// nil when it has none. A service's /metrics writes the metric this way,
+// skipping the registry's per-series channel send, check and sort, while
+// [Direct] holds; most programs never call it.
+func (m *Summary) WriteFamily() (*dto.MetricFamily, error) { return m.s.family() }
 
 // Describe implements [prometheus.Collector].
 func (m *Summary) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }

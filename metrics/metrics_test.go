@@ -31,16 +31,25 @@ func forget[M customreg.Metric](t *testing.T, m M) M {
 	return m
 }
 
+// served is a registry as a service holds it: registering into it works as
+// usual, and Gather returns what the service's /metrics serves.
+type served struct {
+	*prometheus.Registry
+	g prometheus.Gatherer
+}
+
+func (s served) Gather() ([]*dto.MetricFamily, error) { return s.g.Gather() }
+
 // start registers every declared metric into a fresh registry, as a service
 // start does, and detaches it when the test ends.
-func start(t *testing.T) *prometheus.Registry {
+func start(t *testing.T) served {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	if err := customreg.RegisterAll(reg); err != nil {
 		t.Fatalf("RegisterAll: %v", err)
 	}
 	t.Cleanup(func() { customreg.Detach(reg) })
-	return reg
+	return served{reg, customreg.Gatherer(reg)}
 }
 
 // scrape renders reg as text, as /metrics does, and parses it back.
@@ -359,7 +368,7 @@ func TestInvalidOptions(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("RegisterAll = %v, want it to report %q", err, tc.want)
 			}
-			if mfs, _ := reg.Gather(); len(mfs) != 0 {
+			if mfs, _ := customreg.Gatherer(reg).Gather(); len(mfs) != 0 {
 				t.Errorf("failed RegisterAll left %d families registered", len(mfs))
 			}
 		})
@@ -483,23 +492,23 @@ func TestDeclaredAfterStart(t *testing.T) {
 	late := forget(t, metrics.NewCounter(metrics.CounterOpts{Name: "late_total", Help: "Declared late."}))
 	late.Inc()
 	for i, r := range []*prometheus.Registry{reg, reg2} {
-		if n, err := testutil.GatherAndCount(r, "late_total"); err != nil || n != 1 {
+		if n, err := testutil.GatherAndCount(customreg.Gatherer(r), "late_total"); err != nil || n != 1 {
 			t.Errorf("registry %d: late metric series %d, %v", i, n, err)
 		}
 	}
 	customreg.Detach(reg)
-	if n, _ := testutil.GatherAndCount(reg, "late_total"); n != 0 {
+	if n, _ := testutil.GatherAndCount(customreg.Gatherer(reg), "late_total"); n != 0 {
 		t.Error("Detach left the metric registered")
 	}
-	if mfs, _ := reg.Gather(); len(mfs) != 0 {
+	if mfs, _ := customreg.Gatherer(reg).Gather(); len(mfs) != 0 {
 		t.Errorf("Detach left %d families", len(mfs))
 	}
 	after := forget(t, metrics.NewCounter(metrics.CounterOpts{Name: "after_detach_total", Help: "h"}))
 	after.Inc()
-	if n, _ := testutil.GatherAndCount(reg, "after_detach_total"); n != 0 {
+	if n, _ := testutil.GatherAndCount(customreg.Gatherer(reg), "after_detach_total"); n != 0 {
 		t.Error("a detached registry received a new declaration")
 	}
-	if n, _ := testutil.GatherAndCount(reg2, "after_detach_total"); n != 1 {
+	if n, _ := testutil.GatherAndCount(customreg.Gatherer(reg2), "after_detach_total"); n != 1 {
 		t.Error("an attached registry missed a new declaration")
 	}
 	customreg.Detach(reg2)

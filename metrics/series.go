@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gobento/bento/internal/customreg"
 )
@@ -23,6 +25,8 @@ import (
 // Gather time of a family with thousands of series.
 type series[M any] struct {
 	kind, name string
+	help       string
+	typ        dto.MetricType
 	labels     []string
 	perm       []int // indexes of labels in name order: the exposition sort key
 	max        int
@@ -54,9 +58,9 @@ type entry[M any] struct {
 	metric prometheus.Metric // child as a collectable metric
 }
 
-func newSeries[M any](kind, name string, labels []string, max int, err error, get func(...string) (M, error), discard M) *series[M] {
+func newSeries[M any](kind, name, help string, typ dto.MetricType, labels []string, max int, err error, get func(...string) (M, error), discard M) *series[M] {
 	s := &series[M]{
-		kind: kind, name: name, labels: slices.Clone(labels), max: maxSeries(max), err: err,
+		kind: kind, name: name, help: help, typ: typ, labels: slices.Clone(labels), max: maxSeries(max), err: err,
 		get: get, discard: discard,
 		children: make(map[uint64][]entry[M]),
 	}
@@ -211,6 +215,38 @@ func (s *series[M]) collect(ch chan<- prometheus.Metric, vec prometheus.Collecto
 	for _, m := range ms {
 		ch <- m
 	}
+}
+
+// direct reports whether family lists every child (see customreg.Direct):
+// not once the vector was curried.
+func (s *series[M]) direct() bool { return s.err == nil && !s.curried.Load() }
+
+// family writes every child into one family, in exposition order, without
+// the registry's per-series channel send, consistency check and sort (the
+// children are client_golang's own, built from the vector's descriptor,
+// and unique by construction). The children are copied under the read
+// lock and written after it is released.
+func (s *series[M]) family() (*dto.MetricFamily, error) {
+	s.mu.RLock()
+	ms := make([]prometheus.Metric, len(s.order))
+	for i, e := range s.order {
+		ms[i] = e.metric
+	}
+	s.mu.RUnlock()
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	mf := &dto.MetricFamily{Name: &s.name, Help: &s.help, Type: s.typ.Enum(), Metric: make([]*dto.Metric, 0, len(ms))}
+	buf := make([]dto.Metric, len(ms))
+	var errs []error
+	for i, m := range ms {
+		if err := m.Write(&buf[i]); err != nil {
+			errs = append(errs, fmt.Errorf("metrics: %s %q: %w", s.kind, s.name, err))
+			continue
+		}
+		mf.Metric = append(mf.Metric, &buf[i])
+	}
+	return mf, errors.Join(errs...)
 }
 
 // markCurried records that the vector was curried (see series.curried)

@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 )
 
 // metric is a minimal declared metric around a real client_golang counter.
@@ -161,4 +164,113 @@ func TestSeveralRegistries(t *testing.T) {
 		t.Error("detaching r1 affected r2")
 	}
 	Detach(r2)
+}
+
+// direct is a declared metric that writes its own family, as the public
+// metrics package's do; whether it may is switched by on.
+type direct struct {
+	metric
+	on     atomic.Bool
+	writes atomic.Int64
+}
+
+func (d *direct) Direct() bool { return d.on.Load() }
+
+func (d *direct) WriteFamily() (*dto.MetricFamily, error) {
+	d.writes.Add(1)
+	var m dto.Metric
+	if err := d.c.Write(&m); err != nil {
+		return nil, err
+	}
+	return &dto.MetricFamily{Name: proto.String(d.name), Help: proto.String("Test metric " + d.name + "."),
+		Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{&m}}, nil
+}
+
+func TestGathererMergesDirectFamilies(t *testing.T) {
+	d := &direct{metric: metric{name: "m_direct_total", c: prometheus.NewCounter(prometheus.CounterOpts{Name: "m_direct_total", Help: "Test metric m_direct_total."})}}
+	d.on.Store(true)
+	d.c.Add(3)
+	Add(d)
+	t.Cleanup(func() { Remove(d) })
+	declare(t, "a_first_total", nil)
+	declare(t, "z_last_total", nil)
+
+	reg := prometheus.NewRegistry()
+	if err := RegisterAll(reg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Detach(reg) })
+	g := Gatherer(reg)
+	want := []string{"a_first_total", "gobento_metric_errors_total", "gobento_metric_series_overflow_total", "m_direct_total", "z_last_total"}
+	if got := names(t, g); !slices.Equal(got, want) {
+		t.Errorf("Gatherer families %v, want %v (sorted, each once)", got, want)
+	}
+	if got := names(t, reg); slices.Contains(got, "m_direct_total") {
+		t.Errorf("the registry itself collected the direct metric: %v", got)
+	}
+	if d.writes.Load() != 1 {
+		t.Errorf("WriteFamily called %d times for one Gather, want 1", d.writes.Load())
+	}
+	if err := testutil.GatherAndCompare(g, strings.NewReader(`# HELP m_direct_total Test metric m_direct_total.
+# TYPE m_direct_total counter
+m_direct_total 3
+`), "m_direct_total"); err != nil {
+		t.Error(err)
+	}
+
+	// No longer direct: the registry collects it, still exactly once.
+	d.on.Store(false)
+	if got := names(t, g); !slices.Equal(got, want) {
+		t.Errorf("after Direct turned false: families %v, want %v", got, want)
+	}
+	if got := names(t, reg); !slices.Contains(got, "m_direct_total") {
+		t.Errorf("after Direct turned false the registry does not collect it: %v", got)
+	}
+
+	// A name clash is still found at registration, through the guard.
+	clash := prometheus.NewCounter(prometheus.CounterOpts{Name: "m_direct_total", Help: "Test metric m_direct_total."})
+	if err := reg.Register(clash); err == nil {
+		t.Error("registering a second m_direct_total succeeded")
+	}
+
+	Detach(reg)
+	if got := names(t, g); len(got) != 0 {
+		t.Errorf("after Detach: %v", got)
+	}
+}
+
+func TestMergeFamilies(t *testing.T) {
+	mf := func(n string) *dto.MetricFamily { return &dto.MetricFamily{Name: proto.String(n)} }
+	list := func(ns ...string) []*dto.MetricFamily {
+		var out []*dto.MetricFamily
+		for _, n := range ns {
+			out = append(out, mf(n))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		a, b []string
+		want []string
+	}{
+		{nil, nil, nil},
+		{[]string{"a"}, nil, []string{"a"}},
+		{nil, []string{"a"}, []string{"a"}},
+		{[]string{"a", "c", "e"}, []string{"b", "d", "f"}, []string{"a", "b", "c", "d", "e", "f"}},
+		{[]string{"b"}, []string{"a", "b", "c"}, []string{"a", "b", "c"}},
+	} {
+		a := list(tc.a...)
+		got := merge(a, list(tc.b...))
+		var names []string
+		for _, m := range got {
+			names = append(names, m.GetName())
+		}
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("merge(%v, %v) = %v, want %v", tc.a, tc.b, names, tc.want)
+		}
+		for _, m := range got { // on equal names a's family is kept
+			if i := slices.IndexFunc(a, func(x *dto.MetricFamily) bool { return x.GetName() == m.GetName() }); i >= 0 && a[i] != m {
+				t.Errorf("merge kept b's %q over a's", m.GetName())
+			}
+		}
+	}
 }
