@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // TestDefaultMetrics drives a known sequence of requests and checks every
@@ -300,5 +302,61 @@ func TestExemplarsCarryRequestID(t *testing.T) {
 	// the classic text format stays exemplar-free (promtool-compatible)
 	if plain := do(t, "GET", srv.URL()+"/metrics", "", nil); strings.Contains(string(plain.body), "request_id") {
 		t.Error("exemplar leaked into the text format")
+	}
+}
+
+// TestScrapeSelfMetrics checks that each /metrics response is timed and
+// sized, as sent, in gobento_metrics_scrape_duration_seconds and
+// gobento_metrics_scrape_response_bytes (visible in the next scrape).
+func TestScrapeSelfMetrics(t *testing.T) {
+	srv := startHTTP(t, kitchenSink(t), nil)
+	raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	get := func(gzip bool) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/metrics", nil)
+		if gzip {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		resp, err := raw.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
+		}
+		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != gzip {
+			t.Fatalf("gzip asked %v, Content-Encoding %q", gzip, resp.Header.Get("Content-Encoding"))
+		}
+		return b
+	}
+	parse := func(b []byte) map[string]*dto.MetricFamily {
+		t.Helper()
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := p.TextToMetricFamilies(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fams
+	}
+	first := get(false)
+	if n, ok := sample(parse(first), "gobento_metrics_scrape_duration_seconds", nil); !ok || n != 0 {
+		t.Errorf("first scrape: duration count %v (present %v), want 0", n, ok)
+	}
+	zipped := get(true)
+	third := parse(get(false))
+	if n, _ := sample(third, "gobento_metrics_scrape_duration_seconds", nil); n != 2 {
+		t.Errorf("third scrape: duration count %v, want 2", n)
+	}
+	if b, _ := sample(third, "gobento_metrics_scrape_response_bytes", nil); int(b) != len(zipped) {
+		t.Errorf("response bytes %v, want the gzip body's %d (the previous response, as sent)", b, len(zipped))
+	}
+	if len(zipped) >= len(first)/2 {
+		t.Errorf("gzip body %d bytes vs %d plain: not compressed?", len(zipped), len(first))
+	}
+	sum := third["gobento_metrics_scrape_duration_seconds"].GetMetric()[0].GetHistogram().GetSampleSum()
+	if sum <= 0 || sum > 10 {
+		t.Errorf("scrape duration sum %v s for 2 scrapes", sum)
 	}
 }

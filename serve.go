@@ -312,7 +312,7 @@ func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.
 		return nil, "", err
 	}
 	mux := http.NewServeMux()
-	mh := httpserver.MetricsHandler(rt.gather, rt.log)
+	mh := httpserver.MetricsHandler(rt.gather, rt.metrics, rt.log)
 	mux.Handle("/metrics", mh)
 	mux.Handle("/{$}", mh)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -118,7 +118,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h.unmatched = o.Metrics.Unmatched()
 	if o.Gatherer != nil {
-		h.metrics = MetricsHandler(o.Gatherer, h.log)
+		h.metrics = MetricsHandler(o.Gatherer, o.Metrics, h.log)
 	}
 	doc, err := buildOpenAPI(o)
 	if err != nil {

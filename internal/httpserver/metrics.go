@@ -8,9 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gobento/bento/internal/instrument"
 )
 
 // MetricsHandler serves g in the Prometheus text format, or OpenMetrics when
@@ -20,7 +23,10 @@ import (
 // at gzip.BestSpeed rather than promhttp's default level: on an exposition
 // of 6 000 series (400 KB) that is 0.6 ms instead of 1.6 ms per scrape for
 // a body 1% larger, and Prometheus always asks for gzip.
-func MetricsHandler(g prometheus.Gatherer, log *slog.Logger) http.Handler {
+//
+// Each response is recorded in set (its duration and size, see
+// [instrument.Set.Scrape]); a nil set records nothing.
+func MetricsHandler(g prometheus.Gatherer, set *instrument.Set, log *slog.Logger) http.Handler {
 	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		EnableOpenMetrics:  true,
 		ErrorHandling:      promhttp.ContinueOnError,
@@ -28,13 +34,16 @@ func MetricsHandler(g prometheus.Gatherer, log *slog.Logger) http.Handler {
 		DisableCompression: true,
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		cw := &countingResponse{ResponseWriter: w}
+		defer func() { set.Scrape(time.Since(start), cw.n) }()
 		w.Header().Add("Vary", "Accept-Encoding")
 		if !acceptsGzip(r.Header.Values("Accept-Encoding")) {
-			h.ServeHTTP(w, r)
+			h.ServeHTTP(cw, r)
 			return
 		}
 		gz := gzipPool.Get().(*gzip.Writer)
-		gz.Reset(w)
+		gz.Reset(cw)
 		w.Header().Set("Content-Encoding", "gzip")
 		h.ServeHTTP(gzipResponse{ResponseWriter: w, gz: gz}, r)
 		if err := gz.Close(); err != nil {
@@ -43,6 +52,18 @@ func MetricsHandler(g prometheus.Gatherer, log *slog.Logger) http.Handler {
 		gz.Reset(nil)
 		gzipPool.Put(gz)
 	})
+}
+
+// countingResponse counts the body bytes written to the client.
+type countingResponse struct {
+	http.ResponseWriter
+	n int
+}
+
+func (c *countingResponse) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n += n
+	return n, err
 }
 
 var gzipPool = sync.Pool{New: func() any {

@@ -51,7 +51,7 @@ func TestMetricsHandlerEncodings(t *testing.T) {
 	for _, k := range []string{"a", "b", "c"} {
 		c.WithLabelValues(k).Add(2)
 	}
-	srv := httptest.NewServer(MetricsHandler(reg, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(MetricsHandler(reg, nil, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	// A transport that leaves Accept-Encoding and decompression to the test.
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}

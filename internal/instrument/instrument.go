@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -163,6 +164,9 @@ type Set struct {
 
 	sat *saturation
 
+	scrapeDuration prometheus.Histogram
+	scrapeBytes    prometheus.Gauge
+
 	mu           sync.Mutex
 	routes       map[string]*Route
 	runnerRoutes map[[2]string]*Route
@@ -283,7 +287,17 @@ func New(reg prometheus.Registerer, o Options) (*Set, error) {
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(gobentoVersion(), runtime.Version()).Set(1)
 	s.sat = newSaturation(o)
-	cs = append(cs, s.batchSize, s.queueWait, s.batchDuration, s.dispatch, s.shed, buildInfo, s.sat)
+	s.scrapeDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "gobento_metrics_scrape_duration_seconds",
+		Help:    "Time the server took to gather, encode and send one /metrics response",
+		Buckets: scrapeBuckets,
+	})
+	s.scrapeBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "gobento_metrics_scrape_response_bytes",
+		Help: "Size of the last /metrics response body as sent (after compression)",
+	})
+	cs = append(cs, s.batchSize, s.queueWait, s.batchDuration, s.dispatch, s.shed, buildInfo, s.sat,
+		s.scrapeDuration, s.scrapeBytes)
 
 	var done []prometheus.Collector
 	for _, c := range cs {
@@ -300,6 +314,20 @@ func New(reg prometheus.Registerer, o Options) (*Set, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// scrapeBuckets spans a small service's sub-millisecond scrape to the
+// seconds at which a scrape starts to miss its interval.
+var scrapeBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+
+// Scrape records one /metrics response: its duration and the bytes sent.
+// The figures appear in the next scrape. A nil Set records nothing.
+func (s *Set) Scrape(d time.Duration, bytes int) {
+	if s == nil {
+		return
+	}
+	s.scrapeDuration.Observe(d.Seconds())
+	s.scrapeBytes.Set(float64(bytes))
 }
 
 // familyName returns the name of the first family c describes, for errors.
