@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -103,12 +104,69 @@ func startBareEcho(tb testing.TB) string {
 
 // benchServers starts gobento (metrics on and off) and the bare server and
 // returns their base URLs by name.
-func benchServers(b *testing.B) map[string]string {
-	on := startHTTP(b, echoService(), nil)
-	cfg := testConfig(b)
+func benchServers(tb testing.TB) map[string]string {
+	on := startHTTP(tb, echoService(), nil)
+	cfg := testConfig(tb)
 	cfg.APIServer.Metrics.Enabled = false
-	off := startHTTP(b, echoService(), cfg)
-	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "bare": startBareEcho(b)}
+	off := startHTTP(tb, echoService(), cfg)
+	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "bare": startBareEcho(tb)}
+}
+
+// TestRequestPathAllocationBudget keeps the request path's allocations
+// within a fixed budget of the bare net/http handler doing the same work,
+// and metrics at no allocation at all: a regression here fails CI rather
+// than waiting for the next load benchmark. The client (rawExchange)
+// allocates nothing, so the process's allocation count per request is the
+// server's.
+func TestRequestPathAllocationBudget(t *testing.T) {
+	urls := benchServers(t)
+	docJSON := benchJSON(t)
+	perRequest := func(server, path string, body []byte) float64 {
+		t.Helper()
+		addr := urls[server][len("http://"):]
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
+			path, addr, len(body), body)
+		br := bufio.NewReaderSize(conn, 16<<10)
+		buf := make([]byte, 4096)
+		exchange := func(n int) {
+			for range n {
+				m, err := rawExchange(conn, br, req, buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(bytes.TrimSpace(buf[:m]), body) {
+					t.Fatalf("%s%s answered %q", server, path, buf[:m])
+				}
+			}
+		}
+		exchange(200) // warm up pools and buffers
+		const n = 2000
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		exchange(n)
+		runtime.ReadMemStats(&after)
+		return float64(after.Mallocs-before.Mallocs) / n
+	}
+	// The same run measures every side, so the budget holds whatever the
+	// Go version's own allocation counts are.
+	echo, echoOff, bare := perRequest("gobento", "/echo", benchText), perRequest("gobento_metrics_off", "/echo", benchText), perRequest("bare", "/echo", benchText)
+	js, bareJS := perRequest("gobento", "/echo_json", docJSON), perRequest("bare", "/echo_json", docJSON)
+	t.Logf("allocations per request: echo %.1f (metrics off %.1f, bare %.1f), echo_json %.1f (bare %.1f)", echo, echoOff, bare, js, bareJS)
+	const budget = 3 // request id, lazily armed deadline, 504 timer guard
+	if echo > bare+budget {
+		t.Errorf("echo allocates %.1f per request, bare net/http %.1f: over the budget of %d more", echo, bare, budget)
+	}
+	if js > bareJS+budget {
+		t.Errorf("echo_json allocates %.1f per request, bare encoding/json %.1f: over the budget of %d more", js, bareJS, budget)
+	}
+	if echo > echoOff+0.5 {
+		t.Errorf("metrics on %.1f vs off %.1f allocations per request: metrics must not allocate", echo, echoOff)
+	}
 }
 
 // BenchmarkEchoHTTP posts to echo over loopback with net/http, one request
