@@ -30,9 +30,15 @@ type Context struct {
 var _ context.Context = (*Context)(nil)
 
 // New returns a context that ends timeout from now or when parent ends.
-// Call [Context.Release] when the request is done.
+// Its deadline is the earlier of the two when parent has one (a gRPC
+// client's grpc-timeout, say), as with context.WithTimeout. Call
+// [Context.Release] when the request is done.
 func New(parent context.Context, timeout time.Duration) *Context {
-	return &Context{parent: parent, deadline: time.Now().Add(timeout)}
+	d := time.Now().Add(timeout)
+	if pd, ok := parent.Deadline(); ok && pd.Before(d) {
+		d = pd
+	}
+	return &Context{parent: parent, deadline: d}
 }
 
 func (c *Context) init() context.Context {

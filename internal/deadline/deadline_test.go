@@ -43,6 +43,26 @@ func TestContext(t *testing.T) {
 			}
 		})
 	})
+	t.Run("an earlier parent deadline wins", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			parent, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			c := New(parent, time.Hour)
+			defer c.Release()
+			if d, _ := c.Deadline(); !d.Equal(time.Now().Add(20 * time.Millisecond)) {
+				t.Fatalf("Deadline %v, want the parent's, 20ms from now", d)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if !errors.Is(c.Err(), context.DeadlineExceeded) {
+				t.Fatalf("Err %v at the parent's deadline", c.Err())
+			}
+			later := New(context.Background(), time.Hour)
+			defer later.Release()
+			if d, _ := later.Deadline(); !d.Equal(time.Now().Add(time.Hour)) {
+				t.Errorf("without a parent deadline: %v", d)
+			}
+		})
+	})
 	t.Run("parent cancellation", func(t *testing.T) {
 		parent, cancel := context.WithCancel(context.Background())
 		c := New(parent, time.Hour)
