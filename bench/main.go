@@ -2,13 +2,15 @@
 // on this machine, in one run (issue 7, with the batching benchmark of issue 4
 // and the gRPC load benchmark of issue 5).
 //
-//	go run ./bench                 # full run, about 4 minutes
+//	go run ./bench                 # full run, about 3 min 40 s
 //	go run ./bench --quick         # CI smoke run, about 20 seconds
 //	go run ./bench -json out.json  # also write the results as JSON
 //
 // Each pair runs a server under test (A) and its baseline (B) as separate
 // processes, drives both with the same closed-loop load generator and
-// alternates A/B rounds (ABBA order), reporting medians over the rounds:
+// alternates A/B rounds (ABBA order), reporting medians over the rounds. On
+// a machine with 2 CPUs or more the load generator runs on CPU 0 and every
+// server on CPU 1 (-pin, the default; -pin=false shares every CPU):
 //
 //  1. examples/echo "echo" on gobento (default config, metrics on) vs a bare
 //     net/http handler that reads the body and writes it back;
