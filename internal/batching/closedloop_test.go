@@ -2,6 +2,9 @@ package batching
 
 import (
 	"context"
+	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -70,4 +73,75 @@ func TestShedCountsTheBusyWorker(t *testing.T) {
 			t.Fatalf("after the busy period: %v", err)
 		}
 	})
+}
+
+// TestOneCPUBatchesFill runs closed-loop callers against a CPU-bound model
+// with GOMAXPROCS 1, as in a 1-CPU container: the model's goroutine holds
+// the only P, so callers it released can resubmit (and see their results)
+// only when the worker lets them run. Batches must still fill up and every
+// caller must get its answer within MaxLatency. Real time, not synctest:
+// the point is the real scheduler.
+func TestOneCPUBatchesFill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time scheduling test")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const (
+		mbs     = 16
+		callers = 4 * mbs
+		a       = 50 * time.Microsecond
+		b       = time.Millisecond
+		maxLat  = 100 * time.Millisecond
+	)
+	rec := &recorder{}
+	exec := func(_ context.Context, xs []int) ([]int, error) {
+		end := time.Now().Add(b + time.Duration(len(xs))*a)
+		for time.Now().Before(end) { // busy: the model holds the P
+		}
+		return slices.Clone(xs), nil
+	}
+	d := start(t, Config{MaxBatchSize: mbs, MaxLatency: maxLat, Workers: 1, Enabled: true}, exec, rec)
+	defer stop(t, d)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		worst time.Duration
+		fails int
+	)
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for c := range callers {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline); i++ {
+				t0 := time.Now()
+				out, err := d.Submit(context.Background(), []int{c*1_000_000 + i})
+				el := time.Since(t0)
+				mu.Lock()
+				worst = max(worst, el)
+				if err != nil || len(out) != 1 || out[0] != c*1_000_000+i {
+					fails++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	sizes := rec.sizes()
+	if len(sizes) < 20 {
+		t.Fatalf("only %d batches ran", len(sizes))
+	}
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	mean := float64(total) / float64(len(sizes))
+	t.Logf("%d batches, mean size %.1f of %d, slowest call %v, %d failed", len(sizes), mean, mbs, worst, fails)
+	if mean < 0.85*mbs {
+		t.Errorf("mean batch size %.1f, want at least %.1f: released callers did not get to resubmit", mean, 0.85*mbs)
+	}
+	if fails > 0 {
+		t.Errorf("%d calls failed or got another caller's output", fails)
+	}
+	if worst > maxLat {
+		t.Errorf("slowest call took %v, over MaxLatency %v", worst, maxLat)
+	}
 }
