@@ -139,6 +139,8 @@ func FamilyNames(apiNamespace, runnerNamespace string) []string {
 		runnerNamespace + "_queued_items",
 		"gobento_build_info",
 		"gobento_serving_state",
+		"gobento_metrics_scrape_duration_seconds",
+		"gobento_metrics_scrape_response_bytes",
 	}
 }
 
