@@ -198,23 +198,28 @@ func (s *series[M]) removeOrderLocked(lvs []string) {
 }
 
 // collect sends every child to ch in exposition order, or, once the vector
-// was curried, delegates to vec.Collect. The children are copied under the
-// read lock and sent after it is released, so a slow scrape never holds
-// up a lookup that creates a series.
+// was curried, delegates to vec.Collect.
 func (s *series[M]) collect(ch chan<- prometheus.Metric, vec prometheus.Collector) {
 	if s.curried.Load() {
 		vec.Collect(ch)
 		return
 	}
+	ms := s.ordered()
+	for _, m := range ms {
+		ch <- m
+	}
+}
+
+// ordered returns every child in exposition order, copied under the read
+// lock so that a slow scrape never holds up a lookup that creates a series.
+func (s *series[M]) ordered() []prometheus.Metric {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	ms := make([]prometheus.Metric, len(s.order))
 	for i, e := range s.order {
 		ms[i] = e.metric
 	}
-	s.mu.RUnlock()
-	for _, m := range ms {
-		ch <- m
-	}
+	return ms
 }
 
 // direct reports whether family lists every child (see customreg.Direct):
@@ -224,15 +229,9 @@ func (s *series[M]) direct() bool { return s.err == nil && !s.curried.Load() }
 // family writes every child into one family, in exposition order, without
 // the registry's per-series channel send, consistency check and sort (the
 // children are client_golang's own, built from the vector's descriptor,
-// and unique by construction). The children are copied under the read
-// lock and written after it is released.
+// and unique by construction).
 func (s *series[M]) family() (*dto.MetricFamily, error) {
-	s.mu.RLock()
-	ms := make([]prometheus.Metric, len(s.order))
-	for i, e := range s.order {
-		ms[i] = e.metric
-	}
-	s.mu.RUnlock()
+	ms := s.ordered()
 	if len(ms) == 0 {
 		return nil, nil
 	}
