@@ -179,15 +179,14 @@ func (b *bench) runAll(ctx context.Context) error {
 	}
 	var errs []error
 	o := b.o
-	procs := o.want("echo") || o.want("metrics") || o.want("json") || o.want("grpc") ||
-		(o.profileDir != "" && o.want("profile"))
+	pairs := o.want("echo") || o.want("metrics") || o.want("json") || o.want("grpc")
 	unpin := func() error { return nil }
-	if procs && o.pin {
+	if o.pin && (pairs || (o.profileDir != "" && o.want("profile"))) {
 		if unpin, err = pinSelf(); err != nil {
 			return err
 		}
 	}
-	if o.want("echo") || o.want("metrics") || o.want("json") || o.want("grpc") {
+	if pairs {
 		if err := b.httpPairs(ctx); err != nil {
 			errs = append(errs, err)
 		}
