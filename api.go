@@ -27,8 +27,9 @@ type apiEntry struct {
 type APIOption func(*apiOptions)
 
 type apiOptions struct {
-	route string
-	doc   string
+	route    string
+	doc      string
+	maxItems int
 }
 
 // Route serves the API at path instead of "/<name>". A missing leading slash
@@ -38,6 +39,20 @@ func Route(path string) APIOption { return func(o *apiOptions) { o.route = path 
 
 // Doc sets the API description for the OpenAPI document and docs page.
 func Doc(doc string) APIOption { return func(o *apiOptions) { o.doc = doc } }
+
+// MaxItems caps the items one request may carry: the first dimension of an
+// NDArray input. A request with more gets 413; over HTTP the decoder stops
+// reading the array right past the limit, so a giant request costs little
+// before it is refused. Use it to keep one request from holding the model
+// (and the memory of its decoded input) far longer than the others. Only
+// NDArray inputs count items; MaxItems on another input is a start-up
+// error.
+func MaxItems(n int) APIOption { return func(o *apiOptions) { o.maxItems = n } }
+
+// itemCounter is an input descriptor that can count a value's items.
+type itemCounter[T any] interface {
+	itemCount(T) int
+}
 
 var apiNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -96,6 +111,15 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 		svc.addErr(fmt.Errorf("bento: API %q: input, output and function must not be nil", name))
 		return
 	}
+	counter, counts := in.(itemCounter[In])
+	switch {
+	case o.maxItems < 0:
+		svc.addErr(fmt.Errorf("bento: API %q: MaxItems(%d) must be > 0", name, o.maxItems))
+		return
+	case o.maxItems > 0 && !counts:
+		svc.addErr(fmt.Errorf("bento: API %q: MaxItems needs an NDArray input, whose first dimension it counts", name))
+		return
+	}
 	for _, d := range []any{in, out} {
 		if v, ok := d.(interface{ validate() error }); ok {
 			if err := v.validate(); err != nil {
@@ -111,6 +135,7 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 		in:    in.Spec(),
 		out:   out.Spec(),
 		callHTTP: func(ctx context.Context, p iospec.Payload) (iospec.Payload, error) {
+			p.MaxItems = o.maxItems
 			v, err := in.decodeHTTP(p)
 			if err != nil {
 				return iospec.Payload{}, err
@@ -121,7 +146,7 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 			}
 			return out.encodeHTTP(res)
 		},
-		proto: newProtoCaller(in, out, fn),
+		proto: newProtoCaller(in, out, limitItems(fn, counter, o.maxItems)),
 	}
 	svc.mu.Lock()
 	defer svc.mu.Unlock()
@@ -136,4 +161,19 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 		}
 	}
 	svc.apis = append(svc.apis, e)
+}
+
+// limitItems refuses, with 413, a gRPC request over max items before fn
+// runs (over HTTP the decoder refuses it while parsing).
+func limitItems[In, Out any](fn func(context.Context, In) (Out, error), c itemCounter[In], max int) func(context.Context, In) (Out, error) {
+	if max <= 0 {
+		return fn
+	}
+	return func(ctx context.Context, v In) (Out, error) {
+		if c.itemCount(v) > max {
+			var zero Out
+			return zero, tooManyItems(max)
+		}
+		return fn(ctx, v)
+	}
 }

@@ -215,6 +215,10 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	if gc.MaxConcurrentStreams != nil {
 		streams = *gc.MaxConcurrentStreams
 	}
+	recv, send := int(cfg.APIServer.HTTP.MaxRequestSize), 0
+	if gc.MaxMessageLength > 0 {
+		recv, send = gc.MaxMessageLength, gc.MaxMessageLength
+	}
 	gs, err := grpcserver.New(grpcserver.Options{
 		ServiceName:          svc.Name(),
 		ServiceDoc:           svc.doc,
@@ -222,7 +226,11 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		Metrics:              rt.metrics,
 		Reflection:           gc.Reflection.Enabled,
 		MaxConcurrentStreams: streams,
-		MaxMessageLength:     gc.MaxMessageLength,
+		MaxRecvMessageSize:   recv,
+		MaxSendMessageSize:   send,
+		MaxHeaderListSize:    gc.MaxHeaderListSize,
+		IdleTimeout:          seconds(cfg.APIServer.HTTP.IdleTimeout),
+		HandshakeTimeout:     seconds(cfg.APIServer.HTTP.ReadHeaderTimeout),
 		MaxConcurrency:       maxConc,
 		Timeout:              seconds(cfg.APIServer.Traffic.Timeout),
 		Log:                  rt.log,
@@ -230,7 +238,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	if err != nil {
 		return fail(err)
 	}
-	ln, err := listen(gc.Host, gc.Port)
+	ln, err := rt.listen(gc.Host, gc.Port, gc.MaxConnections, "api")
 	if err != nil {
 		return fail(err)
 	}

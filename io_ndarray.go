@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
 
+	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
@@ -774,7 +776,7 @@ func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 	if n.err != nil {
 		return zero, n.broken()
 	}
-	ps := ndParser{data: p.Body, n: n.rank, shape: make([]int, n.rank), vals: &ndValues{c: n.elem.class()}}
+	ps := ndParser{data: p.Body, n: n.rank, shape: make([]int, n.rank), vals: &ndValues{c: n.elem.class()}, maxItems: p.MaxItems}
 	for i := range ps.shape {
 		ps.shape[i] = -1
 	}
@@ -789,6 +791,9 @@ func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 		return zero, BadInputf("Invalid NDArray input: expected a JSON array nested %d deep (a %d-dimensional array)", n.rank, n.rank)
 	}
 	if err := ps.array(0); err != nil {
+		if errors.Is(err, errTooManyItems) {
+			return zero, tooManyItems(p.MaxItems)
+		}
 		return zero, BadInputf("Invalid NDArray input: %v", err)
 	}
 	ps.skipSpace()
@@ -819,7 +824,21 @@ type ndParser struct {
 	add   func(scalar) error
 	// needInt is set when values may go to an integer type.
 	needInt bool
+	// maxItems, when > 0, stops the parse past that many top-level items.
+	maxItems int
 }
+
+// errTooManyItems stops a parse past Payload.MaxItems.
+var errTooManyItems = errors.New("too many items")
+
+// tooManyItems is the 413 for a request over an API's MaxItems.
+func tooManyItems(max int) *Error {
+	return errs.New(http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
+		"the request has more than %d items, the most this API accepts (MaxItems); send fewer per request", max)
+}
+
+// itemCount returns the number of items (the first dimension) of x.
+func (n *ndarrayIO[T]) itemCount(x T) int { return reflect.ValueOf(x).Len() }
 
 func (ps *ndParser) skipSpace() {
 	for ps.pos < len(ps.data) {
@@ -867,6 +886,9 @@ func (ps *ndParser) array(depth int) error {
 			}
 		}
 		count++
+		if depth == 0 && ps.maxItems > 0 && count > ps.maxItems {
+			return errTooManyItems
+		}
 		ps.skipSpace()
 		if ps.pos >= len(ps.data) {
 			return errors.New("unexpected end of input inside an array")

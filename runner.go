@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	goruntime "runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -104,8 +105,8 @@ func NewRunner[M any](svc *Service, name string, newModel func() (M, error), opt
 		svc.addErr(fmt.Errorf("bento: invalid runner name %q: use 1-63 lower-case letters, digits, '_', '.' or '-'", name))
 	case newModel == nil:
 		svc.addErr(fmt.Errorf("bento: runner %q: nil model constructor", name))
-	case r.opts.workers < 1:
-		svc.addErr(fmt.Errorf("bento: runner %q: Workers(%d) must be at least 1", name, r.opts.workers))
+	case r.opts.workers < 1 || r.opts.workers > config.MaxWorkers:
+		svc.addErr(fmt.Errorf("bento: runner %q: Workers(%d) must be between 1 and %d", name, r.opts.workers, config.MaxWorkers))
 	}
 	svc.mu.Lock()
 	for _, other := range svc.runners {
@@ -172,6 +173,10 @@ func (r *Runner[M]) start(ctx context.Context) error {
 	r.env.metrics.Runner(r.name, n, func() int { return int(r.busy.Load()) })
 	r.running.Store(true)
 	r.env.log.Info("runner started", "runner", r.name, "workers", n)
+	if per := 4 * goruntime.GOMAXPROCS(0); n > per {
+		r.env.log.Warn("runner has more than 4 workers per CPU; unless its model waits on I/O, fewer workers serve as fast with less memory",
+			"runner", r.name, "workers", n, "cpus", goruntime.GOMAXPROCS(0))
+	}
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/connlimit"
 	"github.com/gobento/bento/internal/customreg"
 	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/instrument"
@@ -188,6 +189,30 @@ func listen(host string, port int) (net.Listener, error) {
 	return ln, nil
 }
 
+// metricsMaxConnections caps the separate metrics listener: scrapers hold
+// one connection each.
+const metricsMaxConnections = 64
+
+// listen binds a listener capped at max connections (0: derived from the
+// file-descriptor limit) whose counts are exported under listener=name.
+func (rt *runtime) listen(host string, port, max int, name string) (*connlimit.Listener, error) {
+	ln, err := listen(host, port)
+	if err != nil {
+		return nil, err
+	}
+	l := connlimit.New(ln, max, name, rt.log)
+	rt.metrics.Listener(name, l.Stats)
+	return l, nil
+}
+
+// trackIdle lets ln close idle keep-alive connections (and connections that
+// have not sent a request yet) to make room at its cap.
+func trackIdle(ln *connlimit.Listener) func(net.Conn, http.ConnState) {
+	return func(c net.Conn, st http.ConnState) {
+		ln.SetIdle(c, st == http.StateIdle || st == http.StateNew)
+	}
+}
+
 // displayURL turns a listener address into a URL a user can open.
 func displayURL(addr net.Addr, path string) string {
 	host, port, _ := net.SplitHostPort(addr.String())
@@ -233,14 +258,19 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		MaxConcurrency: maxConc,
 		MaxBodyBytes:   hc.MaxRequestSize,
 		Ready:          rt.ready.Load,
-		Log:            rt.log,
-		Exemplars:      metricsCfg.Exemplars,
+
+		BodyMemoryLimit: hc.BodyMemoryLimit,
+		WriteTimeout:    seconds(hc.WriteTimeout),
+		LingerTimeout:   seconds(hc.LingerTimeout),
+		LingerBytes:     hc.LingerBytes,
+		Log:             rt.log,
+		Exemplars:       metricsCfg.Exemplars,
 	})
 	if err != nil {
 		customreg.Detach(rt.reg)
 		return nil, err
 	}
-	ln, err := listen(hc.Host, hc.Port)
+	ln, err := rt.listen(hc.Host, hc.Port, hc.MaxConnections, "api")
 	if err != nil {
 		customreg.Detach(rt.reg)
 		return nil, err
@@ -251,6 +281,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		ReadTimeout:       seconds(hc.ReadTimeout),
 		IdleTimeout:       seconds(hc.IdleTimeout),
 		MaxHeaderBytes:    hc.MaxHeaderBytes,
+		ConnState:         trackIdle(ln),
 		ErrorLog:          slog.NewLogLogger(rt.log.Handler(), slog.LevelDebug),
 	}
 	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1)}
@@ -307,7 +338,7 @@ func (s *Server) launch(ctx context.Context, serve func() error, serverClosed er
 // serveMetrics serves the registry on its own listener, at / and /metrics,
 // and returns the server and the URL to show (ending in shownPath).
 func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.Server, string, error) {
-	ln, err := listen(host, port)
+	ln, err := rt.listen(host, port, metricsMaxConnections, "metrics")
 	if err != nil {
 		return nil, "", err
 	}
@@ -315,7 +346,8 @@ func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.
 	mh := httpserver.MetricsHandler(rt.gather, rt.metrics, rt.log)
 	mux.Handle("/metrics", mh)
 	mux.Handle("/{$}", mh)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ConnState: trackIdle(ln)}
 	go srv.Serve(ln)
 	return srv, displayURL(ln.Addr(), shownPath), nil
 }

@@ -50,6 +50,30 @@ type HTTP struct {
 	ReadTimeout       float64 `yaml:"read_timeout"`     // seconds to read a whole request; default 60
 	IdleTimeout       float64 `yaml:"idle_timeout"`     // seconds a keep-alive connection may idle; default 120
 	MaxHeaderBytes    int     `yaml:"max_header_bytes"` // request header size limit; default 1 MiB
+	// WriteTimeout is how long, in seconds, writing one response may take
+	// (gobento extension): a client that does not read its answer is cut
+	// off after it and the request counted as 499. Default 60.
+	WriteTimeout float64 `yaml:"write_timeout"`
+	// MaxConnections caps the open connections of the listener (gobento
+	// extension). Beyond it the oldest idle keep-alive connection is closed
+	// to make room, or, with none idle, the new connection is refused.
+	// 0, the default, derives the cap from the process's file-descriptor
+	// limit (3/4 of it, at most 10000).
+	MaxConnections int `yaml:"max_connections"`
+	// BodyMemoryLimit caps the request-body bytes held at once by all
+	// requests being read or served (gobento extension). A request that
+	// would take it past the limit gets 503 with Retry-After, before its
+	// body is read when Content-Length tells. Default 64 MiB; it must be at
+	// least max_request_size.
+	BodyMemoryLimit int64 `yaml:"body_memory_limit"`
+	// LingerTimeout and LingerBytes bound the lingering close after an
+	// early error (413, 503) on a request whose body is still arriving: the
+	// server keeps reading and discarding the body for up to this long and
+	// this many bytes, so that a client that writes its whole body before
+	// reading sees the error instead of a connection reset (gobento
+	// extension). Defaults 2 s and 64 MiB.
+	LingerTimeout float64 `yaml:"linger_timeout"`
+	LingerBytes   int64   `yaml:"linger_bytes"`
 }
 
 // GRPC is the api_server.grpc block, used by serve-grpc.
@@ -59,11 +83,21 @@ type GRPC struct {
 	Metrics    GRPCMetrics    `yaml:"metrics"`    // the separate Prometheus listener
 	Reflection GRPCReflection `yaml:"reflection"` // server reflection
 	// MaxConcurrentStreams limits concurrent streams per HTTP/2 connection;
-	// nil means the gRPC default.
+	// nil means 100.
 	MaxConcurrentStreams *uint32 `yaml:"max_concurrent_streams"`
 	// MaxMessageLength is the largest message, in bytes, the server sends or
-	// receives; -1 (the default) means unlimited.
+	// receives. -1 (the default) means: receive at most
+	// api_server.http.max_request_size, send any size.
 	MaxMessageLength int `yaml:"max_message_length"`
+	// MaxHeaderListSize caps the decoded request metadata of one call, in
+	// bytes (gobento extension); default 16 KiB. Larger headers reset the
+	// stream.
+	MaxHeaderListSize uint32 `yaml:"max_header_list_size"`
+	// MaxConnections caps the open connections of the gRPC listener
+	// (gobento extension); beyond it new connections are refused. 0, the
+	// default, derives the cap from the file-descriptor limit (3/4 of it,
+	// at most 10000).
+	MaxConnections int `yaml:"max_connections"`
 	// MaximumConcurrentRPCs limits RPCs in progress; further calls fail with
 	// RESOURCE_EXHAUSTED. Nil means unlimited.
 	MaximumConcurrentRPCs *int `yaml:"maximum_concurrent_rpcs"`
@@ -175,12 +209,17 @@ func Default() *Config {
 				ReadTimeout:       60,
 				IdleTimeout:       120,
 				MaxHeaderBytes:    1 << 20,
+				WriteTimeout:      60,
+				BodyMemoryLimit:   64 << 20,
+				LingerTimeout:     2,
+				LingerBytes:       64 << 20,
 			},
 			GRPC: GRPC{
-				Host:             "0.0.0.0",
-				Port:             3000,
-				Metrics:          GRPCMetrics{Host: "0.0.0.0", Port: 3001},
-				MaxMessageLength: -1,
+				Host:              "0.0.0.0",
+				Port:              3000,
+				Metrics:           GRPCMetrics{Host: "0.0.0.0", Port: 3001},
+				MaxMessageLength:  -1,
+				MaxHeaderListSize: 16 << 10,
 			},
 			Traffic:         Traffic{Timeout: 60},
 			Metrics:         Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()}},

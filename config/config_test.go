@@ -216,9 +216,12 @@ api_server:
 		{"every key", `
 version: 1
 api_server:
-  http: {host: "::1", port: 0, max_request_size: 1024, read_header_timeout: 1.5, read_timeout: 2, idle_timeout: 3, max_header_bytes: 4096}
+  http: {host: "::1", port: 0, max_request_size: 1024, read_header_timeout: 1.5, read_timeout: 2, idle_timeout: 3, max_header_bytes: 4096,
+         write_timeout: 4, max_connections: 500, body_memory_limit: 2048, linger_timeout: 0.5, linger_bytes: 1000}
   grpc:
     host: localhost
+    max_header_list_size: 8192
+    max_connections: 300
     port: 50051
     metrics: {host: 127.0.0.1, port: 50052}
     reflection: {enabled: true}
@@ -236,9 +239,11 @@ runners:
 `, func(t *testing.T, c *config.Config) {
 			a := c.APIServer
 			want := config.APIServer{
-				HTTP: config.HTTP{Host: "::1", Port: 0, MaxRequestSize: 1024, ReadHeaderTimeout: 1.5, ReadTimeout: 2, IdleTimeout: 3, MaxHeaderBytes: 4096},
+				HTTP: config.HTTP{Host: "::1", Port: 0, MaxRequestSize: 1024, ReadHeaderTimeout: 1.5, ReadTimeout: 2, IdleTimeout: 3, MaxHeaderBytes: 4096,
+					WriteTimeout: 4, MaxConnections: 500, BodyMemoryLimit: 2048, LingerTimeout: 0.5, LingerBytes: 1000},
 				GRPC: config.GRPC{Host: "localhost", Port: 50051, Metrics: config.GRPCMetrics{Host: "127.0.0.1", Port: 50052},
-					Reflection: config.GRPCReflection{Enabled: true}, MaxConcurrentStreams: ptr[uint32](128), MaxMessageLength: 1048576, MaximumConcurrentRPCs: ptr(64)},
+					Reflection: config.GRPCReflection{Enabled: true}, MaxConcurrentStreams: ptr[uint32](128), MaxMessageLength: 1048576, MaximumConcurrentRPCs: ptr(64),
+					MaxHeaderListSize: 8192, MaxConnections: 300},
 				Traffic:         config.Traffic{Timeout: 2.5, MaxConcurrency: ptr(32)},
 				Metrics:         config.Metrics{Namespace: "my:ns_1", Duration: config.Duration{Buckets: defaultBuckets}, Host: ptr("127.0.0.1"), Port: ptr(9090)},
 				ShutdownTimeout: 5,
@@ -335,6 +340,14 @@ func TestParseErrors(t *testing.T) {
 		{"zero max_batch_size", "runners:\n  batching:\n    max_batch_size: 0\n", []wantErr{{"runners.batching.max_batch_size", 3, "> 0"}}},
 		{"zero max_latency_ms", "runners:\n  batching:\n    max_latency_ms: 0\n", []wantErr{{"runners.batching.max_latency_ms", 3, "> 0"}}},
 		{"negative workers", "runners:\n  workers: -1\n", []wantErr{{"runners.workers", 2, ">= 0"}}},
+		{"100000 workers", "runners:\n  workers: 100000\n", []wantErr{{"runners.workers", 2, "at most 1024"}}},
+		{"timeout that overflows", "api_server:\n  shutdown_timeout: 1e10\n", []wantErr{{"api_server.shutdown_timeout", 2, "at most 31536000 s"}}},
+		{"timeout that rounds to zero", "api_server:\n  traffic: {timeout: 1e-10}\n", []wantErr{{"api_server.traffic.timeout", 2, "round to no time"}}},
+		{"infinite write timeout", "api_server:\n  http: {write_timeout: .inf}\n", []wantErr{{"api_server.http.write_timeout", 2, "finite"}}},
+		{"body memory below the request size", "api_server:\n  http: {max_request_size: 1000, body_memory_limit: 999}\n", []wantErr{{"api_server.http.body_memory_limit", 2, "at least api_server.http.max_request_size"}}},
+		{"negative max_connections", "api_server:\n  http: {max_connections: -1}\n", []wantErr{{"api_server.http.max_connections", 2, ">= 0"}}},
+		{"tiny gRPC header list", "api_server:\n  grpc: {max_header_list_size: 10}\n", []wantErr{{"api_server.grpc.max_header_list_size", 2, "at least 1024"}}},
+		{"huge invalid host is clipped", "api_server:\n  http: {host: \"" + strings.Repeat("x", 5000) + "\"}\n", []wantErr{{"api_server.http.host", 2, "xxx..."}}},
 		{"zero max_request_size", "api_server:\n  http:\n    max_request_size: 0\n", []wantErr{{"api_server.http.max_request_size", 3, "> 0"}}},
 		{"zero max_header_bytes", "api_server:\n  http:\n    max_header_bytes: 0\n", []wantErr{{"api_server.http.max_header_bytes", 3, "> 0"}}},
 		{"zero max_message_length", "api_server:\n  grpc:\n    max_message_length: 0\n", []wantErr{{"api_server.grpc.max_message_length", 3, "-1 (unlimited) or > 0"}}},

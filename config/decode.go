@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/gobento/bento/internal/errs"
 )
 
 // decoder lays one YAML tree (a file, or one BENTOML_CONFIG_OPTIONS entry)
@@ -520,7 +522,7 @@ func checkRunnerName(s string) error {
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
-			return fmt.Errorf("%q is not a valid runner name (lowercase a-z, 0-9, '_', '.', '-')", s)
+			return fmt.Errorf("%q is not a valid runner name (lowercase a-z, 0-9, '_', '.', '-')", errs.Clip(s, 64))
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gobento/bento/internal/buckets"
+	"github.com/gobento/bento/internal/errs"
 )
 
 // Validate checks every key's type-independent rules (ranges, formats,
@@ -30,6 +31,16 @@ func (c *Config) Validate() error {
 	v.seconds("api_server.http.read_timeout", h.ReadTimeout)
 	v.seconds("api_server.http.idle_timeout", h.IdleTimeout)
 	v.positiveInt("api_server.http.max_header_bytes", int64(h.MaxHeaderBytes))
+	v.seconds("api_server.http.write_timeout", h.WriteTimeout)
+	if h.MaxConnections < 0 {
+		v.add("api_server.http.max_connections", "must be >= 0 (0 derives the cap from the file-descriptor limit), got %d", h.MaxConnections)
+	}
+	v.positiveInt("api_server.http.body_memory_limit", h.BodyMemoryLimit)
+	if h.BodyMemoryLimit > 0 && h.MaxRequestSize > 0 && h.BodyMemoryLimit < h.MaxRequestSize {
+		v.add("api_server.http.body_memory_limit", "must be at least api_server.http.max_request_size (%d), or no request of that size could ever be admitted; got %d", h.MaxRequestSize, h.BodyMemoryLimit)
+	}
+	v.seconds("api_server.http.linger_timeout", h.LingerTimeout)
+	v.positiveInt("api_server.http.linger_bytes", h.LingerBytes)
 
 	g := &a.GRPC
 	v.host("api_server.grpc.host", g.Host)
@@ -43,6 +54,12 @@ func (c *Config) Validate() error {
 		v.add("api_server.grpc.max_message_length", "must be -1 (unlimited) or > 0, got %d", g.MaxMessageLength)
 	}
 	v.optionalPositive("api_server.grpc.maximum_concurrent_rpcs", g.MaximumConcurrentRPCs)
+	if g.MaxConnections < 0 {
+		v.add("api_server.grpc.max_connections", "must be >= 0 (0 derives the cap from the file-descriptor limit), got %d", g.MaxConnections)
+	}
+	if g.MaxHeaderListSize < 1024 {
+		v.add("api_server.grpc.max_header_list_size", "must be at least 1024 bytes, got %d", g.MaxHeaderListSize)
+	}
 
 	v.traffic("api_server.traffic", a.Traffic)
 	v.metrics("api_server.metrics", a.Metrics)
@@ -91,6 +108,12 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// MaxWorkers is the most workers a runner may have, from the config or
+// from code: each worker is a goroutine holding a model instance, and more
+// than this is a typo, not a tuning. The servers log a warning when a
+// runner has more than 4 workers per CPU.
+const MaxWorkers = 1024
+
 type validator struct {
 	c    *Config
 	errs []*Error
@@ -128,7 +151,7 @@ func (v *validator) host(key, h string) {
 		return
 	}
 	if _, err := netip.ParseAddr(h); err != nil {
-		v.add(key, "must be an IP address or \"localhost\", got %q", h)
+		v.add(key, "must be an IP address or \"localhost\", got %q", errs.Clip(h, 64))
 	}
 }
 
@@ -150,9 +173,22 @@ func (v *validator) optionalPositive(key string, p *int) {
 	}
 }
 
+// Bounds of every duration key, in seconds: below the minimum a value
+// rounds to (next to) nothing, above the maximum it would overflow or mean
+// "never" in all but name.
+const (
+	minSeconds = 0.001      // 1 ms
+	maxSeconds = 31_536_000 // 365 days
+)
+
 func (v *validator) seconds(key string, s float64) {
-	if !(s > 0) || math.IsInf(s, 1) {
+	switch {
+	case math.IsNaN(s) || math.IsInf(s, 0) || s <= 0:
 		v.add(key, "must be a finite number of seconds > 0, got %s", fmtFloat(s))
+	case s < minSeconds:
+		v.add(key, "must be at least %s s (1 ms); %s s would round to no time at all", fmtFloat(minSeconds), fmtFloat(s))
+	case s > maxSeconds:
+		v.add(key, "must be at most %d s (365 days), got %s", maxSeconds, fmtFloat(s))
 	}
 }
 
@@ -165,8 +201,8 @@ func (v *validator) runner(prefix string, r RunnerConfig) {
 	if r.Batching.MaxBatchSize <= 0 {
 		v.add(prefix+".batching.max_batch_size", "must be > 0, got %d", r.Batching.MaxBatchSize)
 	}
-	if r.Batching.MaxLatencyMs <= 0 {
-		v.add(prefix+".batching.max_latency_ms", "must be > 0, got %d", r.Batching.MaxLatencyMs)
+	if r.Batching.MaxLatencyMs <= 0 || r.Batching.MaxLatencyMs > maxSeconds*1000 {
+		v.add(prefix+".batching.max_latency_ms", "must be > 0 and at most %d (365 days), got %d", maxSeconds*1000, r.Batching.MaxLatencyMs)
 	}
 	v.traffic(prefix+".traffic", r.Traffic)
 	v.metrics(prefix+".metrics", r.Metrics)
@@ -179,14 +215,14 @@ func (v *validator) runner(prefix string, r RunnerConfig) {
 	if r.Metrics.Exemplars {
 		v.add(prefix+".metrics.exemplars", "is only allowed under api_server.metrics (exemplars carry API request ids)")
 	}
-	if r.Workers < 0 {
-		v.add(prefix+".workers", "must be >= 0 (0 uses the number given in code), got %d", r.Workers)
+	if r.Workers < 0 || r.Workers > MaxWorkers {
+		v.add(prefix+".workers", "must be >= 0 (0 uses the number given in code) and at most %d, got %d", MaxWorkers, r.Workers)
 	}
 }
 
 func (v *validator) metrics(prefix string, m Metrics) {
 	if !validNamespace(m.Namespace) {
-		v.add(prefix+".namespace", "must be a Prometheus metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*, got %q", m.Namespace)
+		v.add(prefix+".namespace", "must be a Prometheus metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*, got %q", errs.Clip(m.Namespace, 64))
 	}
 	v.duration(prefix+".duration", m.Duration)
 }

@@ -35,7 +35,8 @@ func newService() *bento.Service {
 			}
 			return classes, err
 		},
-		bento.Doc("Input: rows of [sepal_length, sepal_width, petal_length, petal_width]. Output: one class index per row."))
+		bento.Doc("Input: rows of [sepal_length, sepal_width, petal_length, petal_width]. Output: one class index per row."),
+		bento.MaxItems(10_000)) // a larger request gets 413 after 10 001 rows are parsed
 	return svc
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 )
@@ -194,4 +195,17 @@ func HTTPStatus(c codes.Code) int {
 		return StatusClientClosed
 	}
 	return http.StatusInternalServerError
+}
+
+// Clip shortens s to at most n bytes (cut at a rune boundary) followed by
+// "...", for messages and log lines that quote client or user input, so
+// that an error never echoes a large value back.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

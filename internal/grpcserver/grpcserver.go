@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -23,11 +25,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/iospec"
@@ -53,14 +57,33 @@ type Options struct {
 	Metrics *instrument.Set
 	// Reflection registers the server reflection service.
 	Reflection bool
-	// MaxConcurrentStreams limits streams per connection; 0 means grpc-go's default.
+	// MaxConcurrentStreams limits streams per connection; 0 means
+	// [DefaultMaxConcurrentStreams]. A client opening more gets its extra
+	// streams refused, and the server stops reading the connection until
+	// one ends.
 	MaxConcurrentStreams uint32
-	// MaxMessageLength caps sent and received messages in bytes; 0 or
-	// negative means unlimited.
-	MaxMessageLength int
+	// MaxRecvMessageSize caps received messages in bytes; 0 means
+	// [DefaultMaxRecvMessageSize]. A larger message is refused (as
+	// RESOURCE_EXHAUSTED) from its 5-byte prefix, before it is read.
+	MaxRecvMessageSize int
+	// MaxSendMessageSize caps sent messages in bytes; 0 means unlimited.
+	MaxSendMessageSize int
+	// MaxHeaderListSize caps a call's decoded metadata; 0 means
+	// [DefaultMaxHeaderListSize]. Past it the stream is reset, and HPACK
+	// decoding of the rest of the block allocates nothing.
+	MaxHeaderListSize uint32
+	// IdleTimeout closes (GOAWAY) a connection with no call for this long;
+	// 0 means 120 s.
+	IdleTimeout time.Duration
+	// HandshakeTimeout bounds the HTTP/2 preface and settings exchange of a
+	// new connection; 0 means 10 s.
+	HandshakeTimeout time.Duration
 	// MaxConcurrency caps Calls in flight (RESOURCE_EXHAUSTED beyond); 0 means none.
 	MaxConcurrency int
-	// Timeout bounds each Call (DEADLINE_EXCEEDED after it); 0 means none.
+	// Timeout bounds each Call from the moment its headers arrive,
+	// receiving its request message included (DEADLINE_EXCEEDED after it),
+	// so a stream that never sends its message does not live forever; 0
+	// means none.
 	Timeout time.Duration
 	// Log receives errors; nil means slog.Default().
 	Log *slog.Logger
@@ -102,17 +125,8 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.meta = meta
-	var opts []grpc.ServerOption
-	if o.MaxConcurrentStreams > 0 {
-		opts = append(opts, grpc.MaxConcurrentStreams(o.MaxConcurrentStreams))
-	}
-	if o.MaxMessageLength > 0 {
-		opts = append(opts, grpc.MaxRecvMsgSize(o.MaxMessageLength), grpc.MaxSendMsgSize(o.MaxMessageLength))
-	} else {
-		opts = append(opts, grpc.MaxRecvMsgSize(1<<31-1), grpc.MaxSendMsgSize(1<<31-1))
-	}
-	s.grpc = grpc.NewServer(opts...)
-	pb.RegisterBentoServiceServer(s.grpc, s)
+	s.grpc = grpc.NewServer(s.serverOptions()...)
+	s.grpc.RegisterService(&callService, s)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if o.Reflection {
@@ -120,6 +134,148 @@ func New(o Options) (*Server, error) {
 	}
 	s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
 	return s, nil
+}
+
+// Defaults of the Options fields that are 0.
+const (
+	DefaultMaxConcurrentStreams = 100
+	DefaultMaxRecvMessageSize   = 20 << 20
+	DefaultMaxHeaderListSize    = 16 << 10
+	DefaultIdleTimeout          = 120 * time.Second
+	DefaultHandshakeTimeout     = 10 * time.Second
+)
+
+// Keepalive policy: a client may ping at most every keepaliveMinTime (more
+// often is answered with GOAWAY "too_many_pings"), also between calls; the
+// server pings a connection silent for keepaliveTime and closes it when the
+// answer takes longer than keepaliveTimeout (a peer that vanished).
+const (
+	keepaliveMinTime = 10 * time.Second
+	keepaliveTime    = 60 * time.Second
+	keepaliveTimeout = 20 * time.Second
+)
+
+// serverOptions turns Options into grpc-go's, with the defaults that bound
+// what one client can make the server hold.
+func (s *Server) serverOptions() []grpc.ServerOption {
+	o := s.o
+	or := func(v, def uint32) uint32 {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	recv := o.MaxRecvMessageSize
+	if recv <= 0 {
+		recv = DefaultMaxRecvMessageSize
+	}
+	send := o.MaxSendMessageSize
+	if send <= 0 {
+		send = math.MaxInt32
+	}
+	idle, handshake := o.IdleTimeout, o.HandshakeTimeout
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
+	if handshake <= 0 {
+		handshake = DefaultHandshakeTimeout
+	}
+	return []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(or(o.MaxConcurrentStreams, DefaultMaxConcurrentStreams)),
+		grpc.MaxHeaderListSize(or(o.MaxHeaderListSize, DefaultMaxHeaderListSize)),
+		grpc.MaxRecvMsgSize(recv),
+		grpc.MaxSendMsgSize(send),
+		grpc.ConnectionTimeout(handshake),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: idle, Time: keepaliveTime, Timeout: keepaliveTimeout,
+		}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveMinTime, PermitWithoutStream: true}),
+		grpc.InTapHandle(s.tap),
+		grpc.StatsHandler(refusedCalls{s}),
+	}
+}
+
+// callMethod is the full name of the Call method.
+const callMethod = "/bentoml.grpc.v1.BentoService/Call"
+
+// callService is pb's service description with a Call handler of gobento's
+// own, so that a request that does not unmarshal is counted like any
+// other refused call.
+var callService = func() grpc.ServiceDesc {
+	d := pb.BentoService_ServiceDesc
+	d.HandlerType = (*pb.BentoServiceServer)(nil)
+	d.Methods = slices.Clone(d.Methods)
+	for i := range d.Methods {
+		if d.Methods[i].MethodName == "Call" {
+			d.Methods[i].Handler = handleCall
+		}
+	}
+	return d
+}()
+
+func handleCall(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+	req := new(pb.Request)
+	if err := dec(req); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "malformed request message: %v", err)
+	}
+	return srv.(*Server).Call(ctx, req)
+}
+
+// tap runs when a call's headers arrive, before anything else: it starts
+// the call's Timeout, so that a stream whose request message never comes
+// ends (grpc-go waits for it forever otherwise), and counts a call whose
+// own deadline has already passed, which grpc-go refuses right after.
+func (s *Server) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if info.FullMethodName != callMethod {
+		return ctx, nil
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		s.unmatched.Done(s.unmatched.Start(), errs.HTTPStatus(codes.DeadlineExceeded))
+		return ctx, status.Error(codes.DeadlineExceeded, "deadline exceeded before the call started")
+	}
+	if s.o.Timeout <= 0 {
+		return ctx, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	// grpc-go cancels the stream's context when the stream ends, which
+	// cancels this one and stops its timer; nothing else holds cancel.
+	_ = cancel
+	return ctx, nil
+}
+
+// refusedCalls counts the Calls that end before reaching [Server.Call]:
+// refused by grpc-go (a message over MaxRecvMessageSize, a deadline that
+// passed while the message was awaited, a malformed message). They are
+// recorded under api_name "<unmatched>", as the api_name was never read,
+// with their status mapped to HTTP.
+type refusedCalls struct{ s *Server }
+
+type callKey struct{}
+
+// callState is one Call's record, from TagRPC to its End.
+type callState struct {
+	start   time.Time
+	reached atomic.Bool // Server.Call took over its accounting
+}
+
+func (refusedCalls) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+func (refusedCalls) HandleConn(context.Context, stats.ConnStats)                       {}
+
+func (refusedCalls) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if info.FullMethodName != callMethod {
+		return ctx
+	}
+	return context.WithValue(ctx, callKey{}, &callState{start: time.Now()})
+}
+
+func (r refusedCalls) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	end, ok := rs.(*stats.End)
+	if !ok {
+		return
+	}
+	if st, _ := ctx.Value(callKey{}).(*callState); st != nil && !st.reached.Load() {
+		r.s.unmatched.Done(st.start, errs.HTTPStatus(status.Code(end.Error)))
+	}
 }
 
 func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
@@ -153,6 +309,9 @@ func (s *Server) Stop(ctx context.Context) error {
 
 // Call runs one API.
 func (s *Server) Call(ctx context.Context, req *pb.Request) (*pb.Response, error) {
+	if st, _ := ctx.Value(callKey{}).(*callState); st != nil {
+		st.reached.Store(true)
+	}
 	a, ok := s.apis[req.GetApiName()]
 	if !ok {
 		start := s.unmatched.Start()
@@ -182,11 +341,7 @@ func (s *Server) call(ctx context.Context, a *api, req *pb.Request) (resp *pb.Re
 			return nil, status.Error(codes.ResourceExhausted, "Too many requests")
 		}
 	}
-	if s.o.Timeout > 0 {
-		dl := deadline.New(ctx, s.o.Timeout)
-		defer dl.Release()
-		ctx = dl
-	}
+	// ctx carries Timeout already: tap set it when the headers arrived.
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in API", "api", a.ep.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

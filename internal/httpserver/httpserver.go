@@ -14,7 +14,6 @@
 package httpserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,6 +25,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +72,18 @@ type Options struct {
 	MaxConcurrency int
 	// MaxBodyBytes caps request bodies (413 beyond); 0 means 20 MiB.
 	MaxBodyBytes int64
+	// BodyMemoryLimit caps the body bytes held at once by every request
+	// being read or served (503 beyond); 0 means 64 MiB.
+	BodyMemoryLimit int64
+	// WriteTimeout bounds the writing of one response; a client that does
+	// not take it in time is cut off and the request counted as 499. 0
+	// means 60 s.
+	WriteTimeout time.Duration
+	// LingerTimeout and LingerBytes bound the lingering close after an
+	// early answer (413, 503) to a request whose body is still arriving;
+	// 0 means 2 s and 64 MiB.
+	LingerTimeout time.Duration
+	LingerBytes   int64
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func() bool
 	// Log receives errors; nil means slog.Default().
@@ -81,8 +93,14 @@ type Options struct {
 	Exemplars bool
 }
 
-// DefaultMaxBodyBytes is the default request body limit.
-const DefaultMaxBodyBytes = 20 << 20
+// Defaults of the Options fields that are 0.
+const (
+	DefaultMaxBodyBytes    = 20 << 20
+	DefaultBodyMemoryLimit = 64 << 20
+	DefaultWriteTimeout    = 60 * time.Second
+	DefaultLingerTimeout   = 2 * time.Second
+	DefaultLingerBytes     = 64 << 20
+)
 
 // Handler serves a service over HTTP.
 type Handler struct {
@@ -93,7 +111,11 @@ type Handler struct {
 	metrics   http.Handler
 	openapi   []byte
 	docsPage  []byte
-	inFlight  atomic.Int64
+	inFlight  atomic.Int64 // API calls holding a max_concurrency slot
+	bodyMem   atomic.Int64 // request-body bytes held (BodyMemoryLimit)
+	lingering atomic.Int64 // connections in a lingering close
+
+	bigBodyLimit int64 // the part of BodyMemoryLimit large bodies may use
 }
 
 type route struct {
@@ -106,7 +128,20 @@ func New(o Options) (*Handler, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	h := &Handler{o: o, log: o.Log, routes: make(map[string]*route, len(o.Endpoints))}
+	if o.BodyMemoryLimit <= 0 {
+		o.BodyMemoryLimit = DefaultBodyMemoryLimit
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.LingerTimeout <= 0 {
+		o.LingerTimeout = DefaultLingerTimeout
+	}
+	if o.LingerBytes <= 0 {
+		o.LingerBytes = DefaultLingerBytes
+	}
+	big := max(o.BodyMemoryLimit-smallReserve, o.MaxBodyBytes)
+	h := &Handler{o: o, log: o.Log, routes: make(map[string]*route, len(o.Endpoints)), bigBodyLimit: big}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -168,6 +203,7 @@ func doneWithExemplar(rt *route, start time.Time, code int, id string) {
 //
 //go:noinline
 func (h *Handler) serveOther(w http.ResponseWriter, r *http.Request) {
+	h.writeDeadline(w)
 	path := r.URL.Path
 	switch path {
 	case "/livez", "/healthz":
@@ -242,12 +278,14 @@ type timeoutTimer struct {
 	ctx     context.Context // the API's context (with the deadline)
 	client  context.Context // the request's own context
 	timeout time.Duration
+
+	writeTimeout time.Duration
 }
 
 var timeoutTimers sync.Pool
 
 // startTimeout arms a (pooled) timer for one request.
-func startTimeout(w http.ResponseWriter, ctx, client context.Context, timeout time.Duration) *timeoutTimer {
+func startTimeout(w http.ResponseWriter, ctx, client context.Context, timeout, writeTimeout time.Duration) *timeoutTimer {
 	tt, _ := timeoutTimers.Get().(*timeoutTimer)
 	if tt == nil {
 		tt = &timeoutTimer{}
@@ -255,7 +293,7 @@ func startTimeout(w http.ResponseWriter, ctx, client context.Context, timeout ti
 		tt.t.Stop()
 	}
 	tt.written = false
-	tt.w, tt.ctx, tt.client, tt.timeout = w, ctx, client, timeout
+	tt.w, tt.ctx, tt.client, tt.timeout, tt.writeTimeout = w, ctx, client, timeout, writeTimeout
 	tt.t.Reset(timeout)
 	return tt
 }
@@ -265,10 +303,22 @@ func (tt *timeoutTimer) fire() {
 	// whatever the API waits on sees DeadlineExceeded before the client
 	// sees the 504 (and perhaps closes the connection).
 	<-tt.ctx.Done()
-	if !errors.Is(tt.ctx.Err(), context.DeadlineExceeded) || tt.client.Err() != nil || !tt.claim() {
+	if !errors.Is(tt.ctx.Err(), context.DeadlineExceeded) || tt.client.Err() != nil {
 		return
 	}
+	// The handler holds mu only while it writes the answer it claimed, so
+	// a held lock means there is nothing left to do: never wait for it (the
+	// handler may be writing to a client that does not read).
+	if !tt.mu.TryLock() {
+		return
+	}
+	if tt.written {
+		tt.mu.Unlock()
+		return
+	}
+	tt.written = true
 	defer tt.mu.Unlock()
+	setWriteDeadline(tt.w, tt.writeTimeout)
 	tt.w.Header().Set("Connection", "close")
 	writeError(tt.w, http.StatusGatewayTimeout, errs.TypeTimeout,
 		fmt.Sprintf("Not able to process the request in %v", tt.timeout))
@@ -296,20 +346,23 @@ func (tt *timeoutTimer) stop() {
 }
 
 // serveAPI answers one API request and returns the status sent.
+//
+// Admission comes after the body: a request takes a max_concurrency slot
+// only once its body is in memory, and gives it back as soon as the API
+// returns, before the answer is written; so neither a client that uploads
+// slowly nor one that does not read its answer can hold a slot.
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id string) int {
 	if r.Method != http.MethodPost {
 		return methodNotAllowed(w, rt)
 	}
-	if max := int64(h.o.MaxConcurrency); max > 0 {
-		n := h.inFlight.Add(1)
-		defer h.inFlight.Add(-1)
-		if n > max {
-			return writeError(w, http.StatusTooManyRequests, errs.TypeTooManyRequests, "Too many requests")
-		}
+	body, held, status := h.readBody(w, r)
+	if status != 0 {
+		return status
 	}
-	body, err := readBody(w, r, h.o.MaxBodyBytes)
-	if err != nil {
-		return readFailed(w, r, err)
+	defer h.bodyMem.Add(-held)
+	if h.o.MaxConcurrency > 0 && h.inFlight.Add(1) > int64(h.o.MaxConcurrency) {
+		h.inFlight.Add(-1)
+		return h.tooMany(w)
 	}
 	in := iospec.Payload{ContentType: r.Header.Get("Content-Type"), Body: body}
 
@@ -322,16 +375,17 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 		dl := deadline.New(ctx, h.o.Timeout)
 		defer dl.Release()
 		ctx = dl
-		timer = startTimeout(w, ctx, r.Context(), h.o.Timeout)
+		timer = startTimeout(w, ctx, r.Context(), h.o.Timeout, h.o.WriteTimeout)
 		defer timer.stop()
 	}
-	out, err, panicked := h.call(ctx, rt, in, id)
+	out, err, panicked := h.call(ctx, rt, in, id) // gives the slot back
 	if timer != nil {
 		if !timer.claim() {
 			return http.StatusGatewayTimeout // the timer answered
 		}
 		defer timer.mu.Unlock()
 	}
+	h.writeDeadline(w)
 	if panicked {
 		return writeError(w, http.StatusInternalServerError, errs.TypeInternal,
 			"An error has occurred in user code when handling this request; see the server logs for details")
@@ -339,12 +393,33 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 	if err != nil {
 		return h.apiFailed(w, r, ctx, rt, id, err)
 	}
-	writeOutput(w, &out)
+	if writeOutput(w, &out) != nil {
+		return errs.StatusClientClosed // cut off by the write deadline, or gone
+	}
 	return http.StatusOK
 }
 
-// writeOutput writes a successful API answer.
-func writeOutput(w http.ResponseWriter, out *iospec.Payload) {
+// tooMany answers 429 for a request refused a max_concurrency slot.
+//
+//go:noinline
+func (h *Handler) tooMany(w http.ResponseWriter) int {
+	h.writeDeadline(w)
+	return writeError(w, http.StatusTooManyRequests, errs.TypeTooManyRequests, "Too many requests")
+}
+
+// writeDeadline gives the answer about to be written WriteTimeout to reach
+// the client. net/http clears the deadline after each request.
+func (h *Handler) writeDeadline(w http.ResponseWriter) { setWriteDeadline(w, h.o.WriteTimeout) }
+
+func setWriteDeadline(w http.ResponseWriter, d time.Duration) {
+	if wd, ok := w.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		wd.SetWriteDeadline(time.Now().Add(d))
+	}
+}
+
+// writeOutput writes a successful API answer. An error means the client
+// did not take it (it went away, or the write deadline passed).
+func writeOutput(w http.ResponseWriter, out *iospec.Payload) error {
 	hdr := w.Header()
 	for k, v := range out.Header {
 		hdr[k] = v
@@ -356,7 +431,8 @@ func writeOutput(w http.ResponseWriter, out *iospec.Payload) {
 	if len(out.Body) > 2048 {
 		hdr["Content-Length"] = []string{strconv.Itoa(len(out.Body))}
 	}
-	w.Write(out.Body)
+	_, err := w.Write(out.Body)
+	return err
 }
 
 //go:noinline
@@ -369,12 +445,8 @@ func methodNotAllowed(w http.ResponseWriter, rt *route) int {
 // readFailed answers a request whose body could not be read.
 //
 //go:noinline
-func readFailed(w http.ResponseWriter, r *http.Request, err error) int {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return writeError(w, http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
-			fmt.Sprintf("request body exceeds the limit of %d bytes", mbe.Limit))
-	}
+func (h *Handler) readFailed(w http.ResponseWriter, r *http.Request, err error) int {
+	h.writeDeadline(w)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return writeError(w, http.StatusRequestTimeout, errs.TypeRequestTimeout,
@@ -383,7 +455,7 @@ func readFailed(w http.ResponseWriter, r *http.Request, err error) int {
 	if r.Context().Err() != nil {
 		return errs.StatusClientClosed
 	}
-	return writeError(w, http.StatusBadRequest, errs.TypeBadInput, "reading request body: "+err.Error())
+	return writeError(w, http.StatusBadRequest, errs.TypeBadInput, "reading request body: "+errs.Clip(err.Error(), 200))
 }
 
 // apiFailed classifies, logs and answers an error returned by an API; ctx
@@ -443,9 +515,12 @@ func headerValue(v string) []string {
 var allowPost = []string{http.MethodPost}
 
 // call runs the endpoint, turning a panic into panicked=true (logged with
-// its stack).
+// its stack), and gives back the request's max_concurrency slot.
 func (h *Handler) call(ctx context.Context, rt *route, in iospec.Payload, id string) (out iospec.Payload, err error, panicked bool) {
 	defer func() {
+		if h.o.MaxConcurrency > 0 {
+			h.inFlight.Add(-1) // the slot taken in serveAPI
+		}
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
@@ -464,27 +539,143 @@ func (h *Handler) logPanic(rt *route, id string, p any) {
 		"request_id", id, "stack", string(debug.Stack()))
 }
 
-// readBody reads the whole body, failing with *http.MaxBytesError past limit.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
+// smallBody is the largest declared body read with one allocation of its
+// declared size; larger ones, and bodies of unknown length, are read into
+// a buffer that grows with the bytes that really arrive.
+const smallBody = 64 << 10
+
+// readBody reads the whole request body. Memory follows the bytes that
+// arrive, never the declared Content-Length alone (a client declaring
+// 20 MiB and sending nothing costs nothing), and every byte held is charged
+// to the body-memory budget. It returns the body and the bytes charged,
+// which the caller gives back when the request is done, or the status it
+// answered the request with (and then charges nothing).
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, charged int64, status int) {
+	cl, limit := r.ContentLength, h.o.MaxBodyBytes
+	switch {
+	case cl == 0:
+		return []byte{}, 0, 0
+	case cl > limit:
+		return nil, 0, h.early(w, r, false, http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
+			fmt.Sprintf("request body exceeds the limit of %d bytes", limit))
 	}
-	if r.ContentLength >= 0 {
-		// net/http's body reader stops at Content-Length, which is within
-		// the limit here.
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
-			return nil, err
+	size, want := cl, cl // the buffer's size; the most it may grow to
+	if cl < 0 {
+		size, want = smallBody, limit+1 // one byte past the limit detects it
+	} else if cl > smallBody {
+		size = smallBody
+	}
+	if !h.charge(size, max(size, cl)) {
+		return nil, 0, h.busy(w, r, false)
+	}
+	charged = size
+	buf := make([]byte, size)
+	n := 0
+	for {
+		if n == len(buf) {
+			if int64(n) == want {
+				break
+			}
+			grow := min(int64(len(buf)), want-int64(len(buf)))
+			if !h.charge(grow, int64(len(buf))+grow) {
+				h.bodyMem.Add(-charged)
+				return nil, 0, h.busy(w, r, true)
+			}
+			charged += grow
+			nb := make([]byte, int64(len(buf))+grow)
+			copy(nb, buf)
+			buf = nb
 		}
-		return buf, nil
+		m, err := r.Body.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			if cl >= 0 && int64(n) < cl {
+				err = io.ErrUnexpectedEOF
+			} else {
+				break
+			}
+		}
+		if err != nil {
+			h.bodyMem.Add(-charged)
+			return nil, 0, h.readFailed(w, r, err)
+		}
 	}
-	rd := http.MaxBytesReader(w, r.Body, limit)
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(rd); err != nil {
-		return nil, err
+	if int64(n) > limit {
+		h.bodyMem.Add(-charged)
+		return nil, 0, h.early(w, r, true, http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
+			fmt.Sprintf("request body exceeds the limit of %d bytes", limit))
 	}
-	return b.Bytes(), nil
+	return buf[:n], charged, 0
 }
+
+// smallReserve is the part of the body-memory budget that only requests
+// with small bodies (up to smallBody) may use, so that a few large
+// requests filling the budget cannot turn every small one away.
+const smallReserve = 4 << 20
+
+// charge takes n bytes of the body-memory budget for a body that has size
+// bytes so far, or reports that there are not enough left.
+func (h *Handler) charge(n, size int64) bool {
+	max := h.o.BodyMemoryLimit
+	if size > smallBody {
+		max = h.bigBodyLimit
+	}
+	if h.bodyMem.Add(n) > max {
+		h.bodyMem.Add(-n)
+		return false
+	}
+	return true
+}
+
+// busy answers 503 for a request whose body does not fit in the
+// body-memory budget now.
+//
+//go:noinline
+func (h *Handler) busy(w http.ResponseWriter, r *http.Request, started bool) int {
+	w.Header().Set("Retry-After", "1")
+	return h.early(w, r, started, http.StatusServiceUnavailable, errs.TypeServiceUnavailable,
+		"Service busy: request bodies being served fill api_server.http.body_memory_limit; retry later")
+}
+
+// early answers a request before its body has been read to the end, then
+// closes the connection. For a 413 it does so the way nginx's lingering
+// close does: it keeps reading and discarding the body for up to
+// LingerTimeout and LingerBytes first, on at most maxLingering connections
+// at once. A client that writes its whole body before reading (Python's
+// requests, BentoML's client) would otherwise get a connection reset, as
+// the kernel resets a connection closed with unread data, and never see
+// the answer. started tells whether the body has begun to be read: before
+// that, a client that sent "Expect: 100-continue" has not sent it and there
+// is nothing to drain.
+//
+//go:noinline
+func (h *Handler) early(w http.ResponseWriter, r *http.Request, started bool, status int, typ, msg string) int {
+	rc := http.NewResponseController(w)
+	linger := status == http.StatusRequestEntityTooLarge &&
+		(started || !strings.EqualFold(r.Header.Get("Expect"), "100-continue"))
+	if linger {
+		rc.EnableFullDuplex() // keep net/http from discarding the body itself
+	}
+	w.Header().Set("Connection", "close")
+	h.writeDeadline(w)
+	writeError(w, status, typ, msg)
+	if !linger || h.lingering.Add(1) > maxLingering {
+		h.lingering.Add(-1)
+		return status
+	}
+	defer h.lingering.Add(-1)
+	if rc.Flush() != nil {
+		return status
+	}
+	rc.SetReadDeadline(time.Now().Add(h.o.LingerTimeout))
+	io.CopyN(io.Discard, r.Body, h.o.LingerBytes)
+	return status
+}
+
+// maxLingering bounds the connections in a lingering close at once: past
+// it an early answer closes at once, as it does for a 503 (shedding load
+// must not cost the server more work).
+const maxLingering = 8
 
 type errorBody struct {
 	Msg  string `json:"msg"`

@@ -141,6 +141,7 @@ func FamilyNames(apiNamespace, runnerNamespace string) []string {
 		"gobento_serving_state",
 		"gobento_metrics_scrape_duration_seconds",
 		"gobento_metrics_scrape_response_bytes",
+		connOpenName, connLimitName, connRefusedName, connEvictedName, connAcceptErrorsName,
 	}
 }
 

@@ -16,6 +16,9 @@ type Payload struct {
 	Filename string
 	// Body is the raw content.
 	Body []byte
+	// MaxItems, when > 0, is the most items (the first dimension of an
+	// array) a decoder that counts items accepts; it stops reading past it.
+	MaxItems int
 }
 
 // Spec is what a descriptor says about itself.

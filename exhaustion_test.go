@@ -1,0 +1,528 @@
+package bento_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The exhaustion suite replays the cheap attacks that used to take a
+// server's memory, connections or concurrency slots, against the real
+// iris_classifier example run as its own process (so its memory can be read
+// from /proc), over real sockets on loopback. Every attack is bounded in
+// count and time. While it runs, a legitimate client keeps calling
+// /classify, and each test asserts:
+//
+//   - the server's peak RSS (VmHWM) stays under exhaustRSSBound;
+//   - every legitimate request succeeds, with p99 under exhaustP99;
+//   - the server's metrics count what really happened to the attack's
+//     requests.
+const (
+	exhaustRSSBound = 300 << 20
+	exhaustP99      = 100 * time.Millisecond
+)
+
+var (
+	exampleBinsMu sync.Mutex
+	exampleBins   = map[string]string{}
+)
+
+// buildExample builds ./examples/<name> once per test binary.
+func buildExample(t *testing.T, name string) string {
+	t.Helper()
+	exampleBinsMu.Lock()
+	defer exampleBinsMu.Unlock()
+	if bin, ok := exampleBins[name]; ok {
+		return bin
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command to build the example: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "gobento-example-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command(goBin, "build", "-o", bin, "./examples/"+name).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	exampleBins[name] = bin
+	return bin
+}
+
+// exampleProc is an example server running as a child process.
+type exampleProc struct {
+	cmd     *exec.Cmd
+	addr    string // host:port of the API
+	metrics string // URL of /metrics
+	stderr  *lockedBuffer
+}
+
+// startExample runs an example with serve-http (or serve-grpc when grpc)
+// on free loopback ports, with BENTOML_CONFIG_OPTIONS set to options, and
+// waits until it is ready.
+func startExample(t *testing.T, name string, grpcServer bool, options ...string) *exampleProc {
+	t.Helper()
+	bin := buildExample(t, name)
+	port := freePort(t)
+	args := []string{"serve-http", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--log-level", "warn"}
+	p := &exampleProc{addr: "127.0.0.1:" + strconv.Itoa(port), stderr: &lockedBuffer{}}
+	p.metrics = "http://" + p.addr + "/metrics"
+	if grpcServer {
+		mport := freePort(t)
+		args[0] = "serve-grpc"
+		options = append(options, "api_server.grpc.metrics.host=127.0.0.1", "api_server.grpc.metrics.port="+strconv.Itoa(mport))
+		p.metrics = "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics"
+	}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), "BENTOML_CONFIG_OPTIONS="+strings.Join(options, " "))
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", name, errsClip(p.stderr.String()))
+		}
+	})
+	probe := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := probe.Get(p.metrics); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && bytes.Contains(b, []byte(`state="ready"} 1`)) {
+				probe.CloseIdleConnections()
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not serving after 30s:\n%s", name, p.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func errsClip(s string) string {
+	if len(s) > 4000 {
+		return s[:4000] + "..."
+	}
+	return s
+}
+
+// procStatus reads a field (in bytes) of /proc/<pid>/status: VmRSS, or
+// VmHWM for the peak.
+func (p *exampleProc) procStatus(t *testing.T, field string) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no %s in /proc status", field)
+	return 0
+}
+
+// checkRSS fails if the server's peak RSS passed the bound.
+func (p *exampleProc) checkRSS(t *testing.T) {
+	t.Helper()
+	peak := p.procStatus(t, "VmHWM")
+	t.Logf("server peak RSS %.1f MiB, now %.1f MiB", float64(peak)/(1<<20), float64(p.procStatus(t, "VmRSS"))/(1<<20))
+	if peak > exhaustRSSBound {
+		t.Errorf("server peak RSS %d MiB, want < %d MiB", peak>>20, exhaustRSSBound>>20)
+	}
+}
+
+// legit is a legitimate iris client calling /classify in a loop.
+type legit struct {
+	stop     chan struct{}
+	done     chan struct{}
+	lat      []time.Duration
+	failures []string
+}
+
+// startLegit calls iris /classify with one row from c clients, one request
+// at a time each, until stopped.
+func startLegit(addr string, c int) *legit {
+	return startLegitCall(addr, c, "/classify", "[[5.9,3.0,5.1,1.8]]", "[2]")
+}
+
+// startLegitCall is startLegit for any API, body and expected answer.
+func startLegitCall(addr string, c int, path, body, want string) *legit {
+	l := &legit{stop: make(chan struct{}), done: make(chan struct{})}
+	client := relClient(c)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range c {
+		wg.Go(func() {
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				t0 := time.Now()
+				st, got, err := relSend(client, "POST", "http://"+addr+path, "application/json", []byte(body))
+				d := time.Since(t0)
+				mu.Lock()
+				if err != nil || st != 200 || string(got) != want {
+					l.failures = append(l.failures, fmt.Sprintf("%d %q %v", st, got, err))
+				} else {
+					l.lat = append(l.lat, d)
+				}
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	go func() { wg.Wait(); client.CloseIdleConnections(); close(l.done) }()
+	return l
+}
+
+// finish stops the client and checks every request succeeded within
+// exhaustP99 at the 99th percentile.
+func (l *legit) finish(t *testing.T) {
+	t.Helper()
+	close(l.stop)
+	<-l.done
+	if len(l.failures) > 0 {
+		t.Errorf("%d legitimate requests failed during the attack, e.g. %s", len(l.failures), l.failures[0])
+	}
+	if len(l.lat) < 20 {
+		t.Fatalf("only %d legitimate requests completed", len(l.lat))
+	}
+	p99 := percentile(l.lat, 99)
+	t.Logf("legitimate requests: %d ok, p50 %v, p99 %v", len(l.lat), percentile(l.lat, 50), p99)
+	if p99 > exhaustP99 {
+		t.Errorf("legitimate p99 %v during the attack, want < %v", p99, exhaustP99)
+	}
+}
+
+// classifyCounts returns request_total for /classify by status code.
+func classifyCounts(t *testing.T, metricsURL string) map[string]float64 {
+	t.Helper()
+	return endpointCounts(t, metricsURL, "/classify")
+}
+
+// endpointCounts returns request_total for an endpoint by status code.
+func endpointCounts(t *testing.T, metricsURL, endpoint string) map[string]float64 {
+	t.Helper()
+	fams := relSettledScrape(t, metricsURL)
+	out := map[string]float64{}
+	for _, m := range fams["bentoml_api_server_request_total"].GetMetric() {
+		if !labelsMatch(m, map[string]string{"endpoint": endpoint}) {
+			continue
+		}
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == "http_response_code" {
+				out[lp.GetValue()] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// rowsBody is an iris request of n rows, about 18 bytes each.
+func rowsBody(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n*18 + 2)
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("[5.9,3.0,5.1,1.8]")
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// Attack 1: connections that only send headers declaring a 20 MiB body
+// used to make the server allocate 20 MiB each (500 of them: 12.5 GB).
+func TestExhaustDeclaredBodies(t *testing.T) {
+	p := startExample(t, "iris_classifier", false, "api_server.http.read_timeout=30")
+	l := startLegit(p.addr, 4)
+	const waves, perWave = 4, 500
+	hdr := fmt.Sprintf("POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 20<<20)
+	for range waves {
+		var conns []net.Conn
+		for range perWave {
+			c, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte(hdr))
+			conns = append(conns, c)
+		}
+		time.Sleep(time.Second)
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	l.finish(t)
+	p.checkRSS(t)
+	// Each attack request is counted once, with what it got: the client
+	// closed while the body was awaited.
+	got := classifyCounts(t, p.metrics)
+	var attack float64
+	for code, n := range got {
+		if code != "200" {
+			attack += n
+		}
+	}
+	if attack != waves*perWave {
+		t.Errorf("attack requests counted: %v (by code %v), want %d", attack, got, waves*perWave)
+	}
+}
+
+// Attack 4: connections that declare a small body and send nothing used to
+// hold max_concurrency slots for read_timeout, locking every other client
+// out with 429.
+func TestExhaustSlowUploadsHoldNoSlot(t *testing.T) {
+	p := startExample(t, "iris_classifier", false, "api_server.traffic.max_concurrency=20")
+	var conns []net.Conn
+	for range 50 {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("POST /classify HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n"))
+		conns = append(conns, c)
+	}
+	l := startLegit(p.addr, 4)
+	time.Sleep(2 * time.Second)
+	l.finish(t)
+	if got := classifyCounts(t, p.metrics)["429"]; got != 0 {
+		t.Errorf("%v requests refused with 429 while slow uploaders waited", got)
+	}
+}
+
+// Attack 3: clients that never read their answers used to keep their
+// max_concurrency slots forever (their requests finally counted as 200).
+// Now slots are given back before the answer is written, and an answer not
+// taken within write_timeout closes the connection, counted 499.
+func TestExhaustNonReadingClients(t *testing.T) {
+	p := startExample(t, "echo", false,
+		"api_server.traffic.max_concurrency=20", "api_server.http.write_timeout=1")
+	payload := bytes.Repeat([]byte("x"), 1<<20) // echoed back: 1 MiB answers
+	req := fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(payload), payload)
+	var sent atomic.Int64
+	for range 20 {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.(*net.TCPConn).SetReadBuffer(4096)
+		defer c.Close()
+		go func() { // pipeline requests, never read
+			for range 8 {
+				c.SetWriteDeadline(time.Now().Add(3 * time.Second))
+				if _, err := c.Write([]byte(req)); err != nil {
+					return
+				}
+				sent.Add(1)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	l := startLegitCall(p.addr, 4, "/echo", "hello", "hello")
+	time.Sleep(3 * time.Second)
+	l.finish(t)
+	got := endpointCounts(t, p.metrics, "/echo")
+	t.Logf("pipelined %d requests; counts %v", sent.Load(), got)
+	if got["429"] != 0 {
+		t.Errorf("%v requests refused with 429: slots were held", got["429"])
+	}
+	if got["499"] < 20 {
+		t.Errorf("%v requests counted 499, want one per non-reading client at least (counts %v)", got["499"], got)
+	}
+	p.checkRSS(t)
+}
+
+// Attack 5: 30 concurrent 19.8 MB requests (1.1 M rows, under
+// max_request_size) used to take 3.5 GB and half a minute of parsing while
+// everyone else waited. Now at most body_memory_limit of bodies is held at
+// once (the rest get 503 before their bodies are read) and the API's
+// MaxItems stops the parse after 10 001 rows with 413.
+func TestExhaustLargeRequests(t *testing.T) {
+	p := startExample(t, "iris_classifier", false)
+	big := rowsBody(1_100_000)
+	if len(big) > 20<<20 {
+		t.Fatalf("body %d bytes is over the limit", len(big))
+	}
+	l := startLegit(p.addr, 4)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for range 30 {
+		wg.Go(func() {
+			st, body, err := bigExchange(p.addr, big)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				// Refused for memory before its body was read: the 503
+				// was sent and the connection closed at once, without a
+				// lingering close, so a client still writing sees an error.
+				st = 0
+			} else if st != 413 && st != 503 {
+				t.Errorf("large request got %d %q, want 413 or 503", st, errsClip(string(body)))
+			}
+			statuses[st]++
+		})
+	}
+	wg.Wait()
+	l.finish(t)
+	p.checkRSS(t)
+	got := classifyCounts(t, p.metrics)
+	t.Logf("large requests by status seen (0: connection closed while writing): %v; counts %v", statuses, got)
+	if got["413"] != float64(statuses[413]) || got["503"] != float64(statuses[503]+statuses[0]) || statuses[413] == 0 {
+		t.Errorf("request_total 413: %v, 503: %v; clients saw %v", got["413"], got["503"], statuses)
+	}
+}
+
+// bigExchange writes a whole request before reading, as Python's requests
+// does, and returns the answer.
+func bigExchange(addr string, body []byte) (int, []byte, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	if _, err := c.Write(body); err != nil {
+		return 0, nil, fmt.Errorf("writing the body: %w", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// A client that writes its whole over-limit body before reading gets the
+// 413 with its JSON body, not a connection reset (lingering close), with a
+// declared length and chunked.
+func TestOverLimitUploadSees413(t *testing.T) {
+	p := startExample(t, "iris_classifier", false, "api_server.http.max_request_size=1048576")
+	body := bytes.Repeat([]byte(" "), 3<<20)
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
+			c, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			w := bufio.NewWriter(c)
+			if chunked {
+				fmt.Fprintf(w, "POST /classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+				for off := 0; off < len(body); off += 64 << 10 {
+					fmt.Fprintf(w, "%x\r\n%s\r\n", 64<<10, body[off:off+64<<10])
+				}
+				fmt.Fprintf(w, "0\r\n\r\n")
+			} else {
+				fmt.Fprintf(w, "POST /classify HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", len(body))
+				w.Write(body)
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatalf("writing the body: %v", err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 413 || !bytes.Contains(b, []byte(`"type":"PayloadTooLarge"`)) {
+				t.Errorf("got %d %q, want 413 with a JSON body", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+// Past max_connections the oldest idle connection makes room; with none
+// idle a new connection is refused. Both are counted.
+func TestConnectionCap(t *testing.T) {
+	p := startExample(t, "iris_classifier", false, "api_server.http.max_connections=20")
+	// 20 idle keep-alive connections, each after one request, fill the cap.
+	for range 20 {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"))
+		if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+			t.Fatalf("idle connection's request: %v", err)
+		}
+	}
+	l := startLegit(p.addr, 2) // gets in by evicting idle connections
+	time.Sleep(time.Second)
+	l.finish(t)
+
+	// 20 connections that stay busy (a slow body each) leave no room.
+	var busy []net.Conn
+	for range 20 {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("POST /classify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[["))
+		busy = append(busy, c)
+	}
+	time.Sleep(300 * time.Millisecond)
+	c, err := net.Dial("tcp", p.addr)
+	if err == nil {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"))
+		_, err = http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+	}
+	if err == nil {
+		t.Error("a connection past the cap with none idle was served")
+	}
+	for _, c := range busy {
+		c.Close()
+	}
+	fams := relSettledScrape(t, p.metrics)
+	for name, want := range map[string]float64{"gobento_connections_limit": 20} {
+		if got, _ := sample(fams, name, map[string]string{"listener": "api"}); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	ev, _ := sample(fams, "gobento_connections_evicted_total", map[string]string{"listener": "api"})
+	ref, _ := sample(fams, "gobento_connections_refused_total", map[string]string{"listener": "api"})
+	if ev < 1 || ref < 1 {
+		t.Errorf("evicted %v, refused %v: want both > 0", ev, ref)
+	}
+	if !strings.Contains(p.stderr.String(), "connection limit reached") {
+		t.Errorf("no WARN line for the connection limit in:\n%s", errsClip(p.stderr.String()))
+	}
+}
