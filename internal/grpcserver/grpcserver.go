@@ -17,7 +17,6 @@ import (
 	"math"
 	"net"
 	"runtime/debug"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -126,7 +125,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.meta = meta
 	s.grpc = grpc.NewServer(s.serverOptions()...)
-	s.grpc.RegisterService(&callService, s)
+	pb.RegisterBentoServiceServer(s.grpc, s)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if o.Reflection {
@@ -198,29 +197,6 @@ func (s *Server) serverOptions() []grpc.ServerOption {
 // callMethod is the full name of the Call method.
 const callMethod = "/bentoml.grpc.v1.BentoService/Call"
 
-// callService is pb's service description with a Call handler of gobento's
-// own, so that a request that does not unmarshal is counted like any
-// other refused call.
-var callService = func() grpc.ServiceDesc {
-	d := pb.BentoService_ServiceDesc
-	d.HandlerType = (*pb.BentoServiceServer)(nil)
-	d.Methods = slices.Clone(d.Methods)
-	for i := range d.Methods {
-		if d.Methods[i].MethodName == "Call" {
-			d.Methods[i].Handler = handleCall
-		}
-	}
-	return d
-}()
-
-func handleCall(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-	req := new(pb.Request)
-	if err := dec(req); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "malformed request message: %v", err)
-	}
-	return srv.(*Server).Call(ctx, req)
-}
-
 // tap runs when a call's headers arrive, before anything else: it starts
 // the call's Timeout, so that a stream whose request message never comes
 // ends (grpc-go waits for it forever otherwise), and counts a call whose
@@ -230,7 +206,7 @@ func (s *Server) tap(ctx context.Context, info *tap.Info) (context.Context, erro
 		return ctx, nil
 	}
 	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-		s.unmatched.Done(s.unmatched.Start(), errs.HTTPStatus(codes.DeadlineExceeded))
+		s.unmatched.Refused(time.Now(), errs.HTTPStatus(codes.DeadlineExceeded))
 		return ctx, status.Error(codes.DeadlineExceeded, "deadline exceeded before the call started")
 	}
 	if s.o.Timeout <= 0 {
@@ -244,10 +220,11 @@ func (s *Server) tap(ctx context.Context, info *tap.Info) (context.Context, erro
 }
 
 // refusedCalls counts the Calls that end before reaching [Server.Call]:
-// refused by grpc-go (a message over MaxRecvMessageSize, a deadline that
-// passed while the message was awaited, a malformed message). They are
-// recorded under api_name "<unmatched>", as the api_name was never read,
-// with their status mapped to HTTP.
+// refused by grpc-go (a message over MaxRecvMessageSize: RESOURCE_EXHAUSTED,
+// a deadline that passed while the message was awaited, a message that
+// does not unmarshal: INTERNAL, grpc-go's own answer). They are recorded
+// under api_name "<unmatched>", as the api_name was never read, with the
+// status the client got, mapped to HTTP.
 type refusedCalls struct{ s *Server }
 
 type callKey struct{}
@@ -274,7 +251,7 @@ func (r refusedCalls) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		return
 	}
 	if st, _ := ctx.Value(callKey{}).(*callState); st != nil && !st.reached.Load() {
-		r.s.unmatched.Done(st.start, errs.HTTPStatus(status.Code(end.Error)))
+		r.s.unmatched.Refused(st.start, errs.HTTPStatus(status.Code(end.Error)))
 	}
 }
 

@@ -1,7 +1,10 @@
 package httpserver
 
 import (
+	"bytes"
 	"compress/gzip"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -130,4 +133,38 @@ func TestMetricsHandlerEncodings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An aborted scrape logs one line at most, not one per family.
+func TestAbortedScrapeLogsOnce(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	for i := range 50 {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: fmt.Sprintf("g%d", i), Help: "h"})
+		reg.MustRegister(g)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := MetricsHandler(reg, nil, log)
+	rec := &failingWriter{header: http.Header{}}
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if n := strings.Count(logs.String(), "\n"); n > 1 {
+		t.Errorf("%d log lines for one aborted scrape:\n%s", n, logs.String())
+	}
+	if rec.writes > 1 {
+		t.Errorf("%d writes after the first failed", rec.writes-1)
+	}
+}
+
+// failingWriter is a ResponseWriter whose every write fails, as on a
+// connection the scraper closed.
+type failingWriter struct {
+	header http.Header
+	writes int
+}
+
+func (f *failingWriter) Header() http.Header { return f.header }
+func (f *failingWriter) WriteHeader(int)     {}
+func (f *failingWriter) Write([]byte) (int, error) {
+	f.writes++
+	return 0, errors.New("write: broken pipe")
 }

@@ -65,6 +65,17 @@ func (r *Route) Done(start time.Time, code int) {
 	r.inFlight.Dec()
 }
 
+// Refused counts and times, under code, a request that was refused before
+// it was started with [Route.Start] (it never showed as in progress).
+func (r *Route) Refused(start time.Time, code int) {
+	if r == nil {
+		return
+	}
+	c := r.child(code)
+	c.duration.Observe(time.Since(start).Seconds())
+	c.total.Inc()
+}
+
 // DoneWithExemplar is [Route.Done] that also attaches exemplar (for example
 // {"request_id": id}) to the duration and count samples, for OpenMetrics
 // scrapes. Exemplar label names and values together must not exceed 128
