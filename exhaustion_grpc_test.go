@@ -43,7 +43,7 @@ func dialH2(t *testing.T, addr string) *h2conn {
 	h := &h2conn{c: c, fr: http2.NewFramer(c, c), done: make(chan struct{})}
 	c.Write([]byte(http2.ClientPreface))
 	h.fr.WriteSettings()
-	go func() { // read (and ack) until the connection ends
+	go func() { // read until the connection ends (only the test writes)
 		defer close(h.done)
 		for {
 			f, err := h.fr.ReadFrame()
@@ -51,15 +51,11 @@ func dialH2(t *testing.T, addr string) *h2conn {
 				return
 			}
 			h.mu.Lock()
-			switch f := f.(type) {
+			switch f.(type) {
 			case *http2.RSTStreamFrame:
 				h.resets++
 			case *http2.GoAwayFrame:
 				h.goaway = true
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					h.fr.WriteSettingsAck()
-				}
 			}
 			h.mu.Unlock()
 		}
@@ -185,8 +181,9 @@ func TestExhaustGRPCStreams(t *testing.T) {
 
 // Calls that grpc-go refuses before the API runs are counted under
 // api_name "<unmatched>" with the status the client got: a message over
-// the limit (RESOURCE_EXHAUSTED: 429) and a message that does not unmarshal
-// (grpc-go answers INTERNAL: 500).
+// the limit (RESOURCE_EXHAUSTED: 429), a message that does not unmarshal
+// (grpc-go answers INTERNAL: 500) and a call whose deadline passed before
+// it started (DEADLINE_EXCEEDED: 504).
 func TestGRPCRefusedCallsCounted(t *testing.T) {
 	svc := bento.NewService("refused")
 	bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
@@ -208,8 +205,16 @@ func TestGRPCRefusedCallsCounted(t *testing.T) {
 	if status.Code(err) != codes.Internal {
 		t.Fatalf("malformed message: %v, want INTERNAL", err)
 	}
+	// A call whose own deadline (grpc-timeout) has passed when its headers
+	// arrive: grpc-go would refuse it before any handler.
+	h := dialH2(t, srv.Addr().String())
+	var extra bytes.Buffer
+	hpack.NewEncoder(&extra).WriteField(hpack.HeaderField{Name: "grpc-timeout", Value: "1n"})
+	h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: callHeaders(extra.Bytes()), EndHeaders: true})
+	time.Sleep(200 * time.Millisecond)
+
 	fams := relSettledScrape(t, srv.MetricsURL())
-	for code, want := range map[string]float64{"429": 1, "500": 1} {
+	for code, want := range map[string]float64{"429": 1, "500": 1, "504": 1} {
 		got, _ := sample(fams, "bentoml_api_server_request_total", map[string]string{"api_name": "<unmatched>", "http_response_code": code})
 		if got != want {
 			t.Errorf("request_total{api_name=<unmatched>,code=%s} = %v, want %v", code, got, want)
@@ -230,3 +235,24 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 func (rawCodec) Name() string { return "proto" }
+
+// A connection that sends the HTTP/2 preface and nothing else is closed
+// with GOAWAY after the idle timeout (api_server.http.idle_timeout).
+func TestGRPCIdleConnectionExpires(t *testing.T) {
+	svc := bento.NewService("idle")
+	bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
+	cfg := testConfig(t)
+	cfg.APIServer.HTTP.IdleTimeout = 1
+	srv, _ := relStartGRPC(t, svc, cfg)
+	h := dialH2(t, srv.Addr().String())
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("an idle connection was still open after 10 s")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.goaway {
+		t.Error("the idle connection was closed without GOAWAY")
+	}
+}

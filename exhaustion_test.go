@@ -26,7 +26,9 @@ import (
 // /classify, and each test asserts:
 //
 //   - the server's peak RSS (VmHWM) stays under exhaustRSSBound;
-//   - every legitimate request succeeds, with p99 under exhaustP99;
+//   - every legitimate request succeeds, with p99 under exhaustP99 (4× that
+//     under the race detector, which slows the clients; `make exhaust`
+//     runs the suite without it);
 //   - the server's metrics count what really happened to the attack's
 //     requests.
 const (
@@ -215,8 +217,14 @@ func (l *legit) finish(t *testing.T) {
 	}
 	p99 := percentile(l.lat, 99)
 	t.Logf("legitimate requests: %d ok, p50 %v, p99 %v", len(l.lat), percentile(l.lat, 50), p99)
-	if p99 > exhaustP99 {
-		t.Errorf("legitimate p99 %v during the attack, want < %v", p99, exhaustP99)
+	bound := exhaustP99
+	if raceDetector {
+		// The clients measuring it run under the race detector; the
+		// bound itself is checked by `make exhaust`, which runs without.
+		bound *= 4
+	}
+	if p99 > bound {
+		t.Errorf("legitimate p99 %v during the attack, want < %v", p99, bound)
 	}
 }
 

@@ -51,7 +51,8 @@
 // # Keys
 //
 // Sizes are in bytes and durations in seconds unless the key says
-// otherwise. "null" marks an optional key that is unset by default.
+// otherwise; every duration must lie between 1 ms and 365 days. "null"
+// marks an optional key that is unset by default.
 //
 //	version                                    1        schema version; must be 1
 //
@@ -62,14 +63,22 @@
 //	api_server.http.read_timeout               60       time allowed to read a whole request, > 0 [gobento]
 //	api_server.http.idle_timeout               120      keep-alive idle time, > 0 [gobento]
 //	api_server.http.max_header_bytes           1048576  request header limit (1 MiB), > 0 [gobento]
+//	api_server.http.write_timeout              60       time allowed to write one answer; then the connection closes (499) [gobento]
+//	api_server.http.max_connections            0        open connections cap; 0 derives it from the fd limit (3/4, at most 10000) [gobento]
+//	api_server.http.body_memory_limit          67108864 request-body bytes held at once (64 MiB), >= max_request_size; 503 beyond [gobento]
+//	api_server.http.linger_timeout             2        lingering close after a 413: time ... [gobento]
+//	api_server.http.linger_bytes               67108864 ... and bytes read and discarded [gobento]
 //
 //	api_server.grpc.host                       0.0.0.0  gRPC listen address (serve-grpc)
 //	api_server.grpc.port                       3000     gRPC listen port, 0..65535
 //	api_server.grpc.metrics.host               0.0.0.0  address of the Prometheus listener of serve-grpc
 //	api_server.grpc.metrics.port               3001     its port; metrics are served at path "/"
 //	api_server.grpc.reflection.enabled         false    register gRPC server reflection (also --enable-reflection)
-//	api_server.grpc.max_concurrent_streams     null     streams per HTTP/2 connection, > 0
-//	api_server.grpc.max_message_length         -1       largest message sent or received; -1 means unlimited, else > 0
+//	api_server.grpc.max_concurrent_streams     null     streams per HTTP/2 connection, > 0; null means 100
+//	api_server.grpc.max_message_length         -1       largest message sent or received, > 0; -1 means: receive
+//	                                                    at most api_server.http.max_request_size, send any size
+//	api_server.grpc.max_header_list_size       16384    decoded metadata of one call, >= 1024 [gobento]
+//	api_server.grpc.max_connections            0        open connections cap, as for HTTP [gobento]
 //	api_server.grpc.maximum_concurrent_rpcs    null     RPCs in progress, > 0; beyond it calls fail with RESOURCE_EXHAUSTED
 //
 //	api_server.traffic.timeout                 60       per-request deadline, > 0; exceeded requests get 504
@@ -97,7 +106,7 @@
 //	runners.metrics.enabled                    true     record the runner metrics
 //	runners.metrics.namespace                  bentoml_runner  metric name prefix
 //	runners.metrics.duration.*                 as api_server.metrics.duration.*
-//	runners.workers                            0        worker goroutines; 0 means the number given in code, or 1 [gobento]
+//	runners.workers                            0        worker goroutines, at most 1024; 0 means the number given in code, or 1 [gobento]
 //	runners.<name>.*                           -        any of the runners.* keys above, for one runner
 //
 // Keys marked [gobento] are gobento extensions unknown to BentoML.
