@@ -576,7 +576,8 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 			if int64(n) == want {
 				break
 			}
-			grow := min(int64(len(buf)), want-int64(len(buf)))
+			// Grow 4× at a time: the copies add up to a third of the body.
+			grow := min(3*int64(len(buf)), want-int64(len(buf)))
 			if !h.charge(grow, int64(len(buf))+grow) {
 				h.bodyMem.Add(-charged)
 				return nil, 0, h.busy(w, r, true)
