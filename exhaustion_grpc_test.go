@@ -120,12 +120,13 @@ func legitGRPC(t *testing.T, addr string) *legit {
 // Attack 2a: one connection opening 20 000 streams that never send their
 // message used to cost a goroutine each, forever. Now a connection runs at
 // most 100 streams (grpc-go refuses the others and stops reading the
-// connection until one ends), and each ends after traffic.timeout.
+// connection until one ends), and no stream outlives its connection's
+// max_connection_age plus traffic.timeout.
 // Attack 2b: HPACK amplification, one 3.9 KB header referenced thousands
 // of times, used to decode to gigabytes; decoding now stops at 16 KiB per
 // header list and the stream is reset.
 func TestExhaustGRPCStreams(t *testing.T) {
-	p := startExample(t, "iris_classifier", true, "api_server.traffic.timeout=2")
+	p := startExample(t, "iris_classifier", true, "api_server.traffic.timeout=1", "api_server.grpc.max_connection_age=2")
 	base := grpcGoroutines(t, p.metrics)
 	l := legitGRPC(t, p.addr)
 
@@ -170,8 +171,9 @@ func TestExhaustGRPCStreams(t *testing.T) {
 		t.Errorf("%d of %d oversized header lists were reset", resets, sentAmp)
 	}
 
-	// The flood's streams end after traffic.timeout (2 s).
-	time.Sleep(2500 * time.Millisecond)
+	// The flood's streams end with their connection, at most
+	// max_connection_age (2 s, +10% jitter) + traffic.timeout (1 s) in.
+	time.Sleep(3500 * time.Millisecond)
 	if after := grpcGoroutines(t, p.metrics); after > base+150 {
 		t.Errorf("goroutines %v after the timeout, %v before", after, base)
 	}

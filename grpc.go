@@ -231,6 +231,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		MaxHeaderListSize:    gc.MaxHeaderListSize,
 		IdleTimeout:          seconds(cfg.APIServer.HTTP.IdleTimeout),
 		HandshakeTimeout:     seconds(cfg.APIServer.HTTP.ReadHeaderTimeout),
+		MaxConnectionAge:     seconds(gc.MaxConnectionAge),
 		MaxConcurrency:       maxConc,
 		Timeout:              seconds(cfg.APIServer.Traffic.Timeout),
 		Log:                  rt.log,

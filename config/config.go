@@ -98,6 +98,12 @@ type GRPC struct {
 	// default, derives the cap from the file-descriptor limit (3/4 of it,
 	// at most 10000).
 	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionAge, in seconds, closes every connection (GOAWAY) after
+	// about this long, giving its calls api_server.traffic.timeout more to
+	// finish (gobento extension); it bounds how long any stream lives,
+	// one that never sends its request included. Clients reconnect on
+	// their own. Default 300.
+	MaxConnectionAge float64 `yaml:"max_connection_age"`
 	// MaximumConcurrentRPCs limits RPCs in progress; further calls fail with
 	// RESOURCE_EXHAUSTED. Nil means unlimited.
 	MaximumConcurrentRPCs *int `yaml:"maximum_concurrent_rpcs"`
@@ -220,6 +226,7 @@ func Default() *Config {
 				Metrics:           GRPCMetrics{Host: "0.0.0.0", Port: 3001},
 				MaxMessageLength:  -1,
 				MaxHeaderListSize: 16 << 10,
+				MaxConnectionAge:  300,
 			},
 			Traffic:         Traffic{Timeout: 60},
 			Metrics:         Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()}},

@@ -79,6 +79,8 @@
 //	                                                    at most api_server.http.max_request_size, send any size
 //	api_server.grpc.max_header_list_size       16384    decoded metadata of one call, >= 1024 [gobento]
 //	api_server.grpc.max_connections            0        open connections cap, as for HTTP [gobento]
+//	api_server.grpc.max_connection_age         300      connections are closed (GOAWAY) after about this long, streams
+//	                                                    reset api_server.traffic.timeout later; clients reconnect [gobento]
 //	api_server.grpc.maximum_concurrent_rpcs    null     RPCs in progress, > 0; beyond it calls fail with RESOURCE_EXHAUSTED
 //
 //	api_server.traffic.timeout                 60       per-request deadline, > 0; exceeded requests get 504
