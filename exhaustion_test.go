@@ -26,9 +26,9 @@ import (
 // /classify, and each test asserts:
 //
 //   - the server's peak RSS (VmHWM) stays under exhaustRSSBound;
-//   - every legitimate request succeeds, with p99 under exhaustP99 (4× that
-//     under the race detector, which slows the clients; `make exhaust`
-//     runs the suite without it);
+//   - every legitimate request succeeds, with p99 under exhaustP99 (not
+//     checked under the race detector, which slows the measuring clients
+//     several times over; `make exhaust` runs the suite without it);
 //   - the server's metrics count what really happened to the attack's
 //     requests.
 const (
@@ -217,14 +217,14 @@ func (l *legit) finish(t *testing.T) {
 	}
 	p99 := percentile(l.lat, 99)
 	t.Logf("legitimate requests: %d ok, p50 %v, p99 %v", len(l.lat), percentile(l.lat, 50), p99)
-	bound := exhaustP99
 	if raceDetector {
-		// The clients measuring it run under the race detector; the
-		// bound itself is checked by `make exhaust`, which runs without.
-		bound *= 4
+		// The clients measuring it run under the race detector, several
+		// times slower than the server they measure: the bound is checked
+		// by `make exhaust`, which runs the suite without it.
+		return
 	}
-	if p99 > bound {
-		t.Errorf("legitimate p99 %v during the attack, want < %v", p99, bound)
+	if p99 > exhaustP99 {
+		t.Errorf("legitimate p99 %v during the attack, want < %v", p99, exhaustP99)
 	}
 }
 
@@ -310,7 +310,6 @@ func TestExhaustDeclaredBodies(t *testing.T) {
 // out with 429.
 func TestExhaustSlowUploadsHoldNoSlot(t *testing.T) {
 	p := startExample(t, "iris_classifier", false, "api_server.traffic.max_concurrency=20")
-	var conns []net.Conn
 	for range 50 {
 		c, err := net.Dial("tcp", p.addr)
 		if err != nil {
@@ -318,7 +317,6 @@ func TestExhaustSlowUploadsHoldNoSlot(t *testing.T) {
 		}
 		defer c.Close()
 		c.Write([]byte("POST /classify HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n"))
-		conns = append(conns, c)
 	}
 	l := startLegit(p.addr, 4)
 	time.Sleep(2 * time.Second)
@@ -518,6 +516,23 @@ func TestConnectionCap(t *testing.T) {
 	}
 	for _, c := range busy {
 		c.Close()
+	}
+	// The server sees the closes as it reads the bodies: wait for room.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c, err := net.Dial("tcp", p.addr)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(time.Second))
+			c.Write([]byte("GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+			_, err = http.ReadResponse(bufio.NewReader(c), nil)
+			c.Close()
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room for a connection 5 s after the busy ones closed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	fams := relSettledScrape(t, p.metrics)
 	for name, want := range map[string]float64{"gobento_connections_limit": 20} {

@@ -561,7 +561,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 	}
 	size, want := cl, cl // the buffer's size; the most it may grow to
 	if cl < 0 {
-		size, want = smallBody, limit+1 // one byte past the limit detects it
+		size, want = 4<<10, limit+1 // one byte past the limit detects it
 	} else if cl > smallBody {
 		size = smallBody
 	}
@@ -617,11 +617,11 @@ const smallReserve = 4 << 20
 // charge takes n bytes of the body-memory budget for a body that has size
 // bytes so far, or reports that there are not enough left.
 func (h *Handler) charge(n, size int64) bool {
-	max := h.o.BodyMemoryLimit
+	lim := h.o.BodyMemoryLimit
 	if size > smallBody {
-		max = h.bigBodyLimit
+		lim = h.bigBodyLimit
 	}
-	if h.bodyMem.Add(n) > max {
+	if h.bodyMem.Add(n) > lim {
 		h.bodyMem.Add(-n)
 		return false
 	}
@@ -660,11 +660,13 @@ func (h *Handler) early(w http.ResponseWriter, r *http.Request, started bool, st
 	w.Header().Set("Connection", "close")
 	h.writeDeadline(w)
 	writeError(w, status, typ, msg)
-	if !linger || h.lingering.Add(1) > maxLingering {
-		h.lingering.Add(-1)
+	if !linger {
 		return status
 	}
 	defer h.lingering.Add(-1)
+	if h.lingering.Add(1) > maxLingering {
+		return status
+	}
 	if rc.Flush() != nil {
 		return status
 	}
