@@ -35,8 +35,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -66,7 +68,7 @@ func Main(svc *Service) {
 // running server gracefully, like SIGTERM.
 func Execute(ctx context.Context, svc *Service, args []string, stdout, stderr io.Writer) error {
 	root := &cobra.Command{
-		Use:           "service",
+		Use:           programName(),
 		Short:         fmt.Sprintf("Serve the %q gobento service", svc.Name()),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -77,6 +79,17 @@ func Execute(ctx context.Context, svc *Service, args []string, stdout, stderr io
 	root.AddCommand(serveHTTPCommand(ctx, svc, stderr), serveGRPCCommand(ctx, svc, stderr),
 		openAPICommand(svc, stdout), configCommand(stdout))
 	return root.ExecuteContext(ctx)
+}
+
+// programName is the name the user runs the program by ("iris_classifier"
+// for ./iris_classifier and for go run ./examples/iris_classifier), shown
+// in usage lines.
+func programName() string {
+	name := filepath.Base(os.Args[0])
+	if name == "." || name == string(filepath.Separator) || name == "" {
+		return "service"
+	}
+	return strings.TrimSuffix(name, ".exe")
 }
 
 // commonFlags are the flags every serving command shares.
@@ -93,7 +106,7 @@ func (f *commonFlags) register(cmd *cobra.Command) {
 func (f *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error (optionally with an offset such as warn+2): %w", f.logLevel, err)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
@@ -108,7 +121,7 @@ type serveSpec struct {
 	// flags registers the command's own flags; apply copies those the user
 	// set into cfg (flags beat the file and BENTOML_CONFIG_OPTIONS).
 	flags func(fs *pflag.FlagSet)
-	apply func(fs *pflag.FlagSet, cfg *config.Config)
+	apply func(fs *pflag.FlagSet, cfg *config.Config) error
 	start func(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (*Server, error)
 	// started logs the start-up line.
 	started func(log *slog.Logger, svc *Service, srv *Server, cfg *config.Config)
@@ -131,7 +144,9 @@ func serveCommand(ctx context.Context, svc *Service, stderr io.Writer, sp serveS
 			if err != nil {
 				return err
 			}
-			sp.apply(cmd.Flags(), cfg)
+			if err := sp.apply(cmd.Flags(), cfg); err != nil {
+				return err
+			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -162,24 +177,44 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 			fs.IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.http.port)")
 			fs.Float64Var(&timeout, "timeout", 60, "request timeout in seconds for the API server and runners (config api_server.traffic.timeout)")
 		},
-		apply: func(fs *pflag.FlagSet, cfg *config.Config) {
+		apply: func(fs *pflag.FlagSet, cfg *config.Config) error {
 			if fs.Changed("host") {
 				cfg.APIServer.HTTP.Host = host
 			}
 			if fs.Changed("port") {
+				if err := checkPortFlag(port); err != nil {
+					return err
+				}
 				cfg.APIServer.HTTP.Port = port
 			}
 			if fs.Changed("timeout") {
+				if !(timeout > 0) || math.IsInf(timeout, 0) {
+					return fmt.Errorf("--timeout %v: want a number of seconds > 0", timeout)
+				}
 				cfg.APIServer.Traffic.Timeout = timeout
 				cfg.Runners.Traffic.Timeout = timeout
 			}
+			return nil
 		},
 		start: StartHTTP,
 		started: func(log *slog.Logger, svc *Service, srv *Server, _ *config.Config) {
+			attrs := []any{"url", displayURL(srv.Addr(), "/")}
+			if u := srv.MetricsURL(); u != "" {
+				attrs = append(attrs, "metrics", u)
+			}
 			log.Info(fmt.Sprintf("Starting production HTTP BentoServer %q listening on %s (Press CTRL+C to quit)",
-				svc.Name(), displayURL(srv.Addr(), "")), "metrics", srv.MetricsURL())
+				svc.Name(), srv.Addr()), attrs...)
 		},
 	})
+}
+
+// checkPortFlag rejects a --port out of range with the flag's name (the
+// configuration check would name api_server.*.port instead).
+func checkPortFlag(port int) error {
+	if port < 0 || port > 65535 {
+		return fmt.Errorf("--port %d: want a port between 0 and 65535", port)
+	}
+	return nil
 }
 
 // waitAndShutdown serves until ctx ends or the server fails, then drains

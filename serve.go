@@ -260,7 +260,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		if metricsCfg.Host != nil {
 			host = *metricsCfg.Host
 		}
-		metricsSrv, s.metricsURL, err = rt.serveMetrics(host, *metricsCfg.Port, "/metrics")
+		metricsSrv, s.metricsURL, err = rt.serveMetrics("api_server.metrics", host, *metricsCfg.Port, "/metrics")
 		if err != nil {
 			ln.Close()
 			customreg.Detach(rt.reg)
@@ -305,11 +305,12 @@ func (s *Server) launch(ctx context.Context, serve func() error, serverClosed er
 }
 
 // serveMetrics serves the registry on its own listener, at / and /metrics,
-// and returns the server and the URL to show (ending in shownPath).
-func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.Server, string, error) {
+// and returns the server and the URL to show (ending in shownPath). key is
+// the configuration block of the listener, named in a listen error.
+func (rt *runtime) serveMetrics(key, host string, port int, shownPath string) (*http.Server, string, error) {
 	ln, err := listen(host, port)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%w (the metrics listener, %s.port)", err, key)
 	}
 	mux := http.NewServeMux()
 	mh := httpserver.MetricsHandler(rt.gather, rt.metrics, rt.log)
