@@ -74,7 +74,9 @@ func TestCLIStartupLine(t *testing.T) {
 		{"grpc, metrics off",
 			"api_server.metrics.enabled=false",
 			func(p, _ int) []string { return []string{"serve-grpc", "--host", "127.0.0.1", "--port", fmt.Sprint(p)} },
-			func(p, _ int) []string { return []string{fmt.Sprintf("listening on 127.0.0.1:%d ", p), "reflection=false"} },
+			func(p, _ int) []string {
+				return []string{fmt.Sprintf("listening on 127.0.0.1:%d ", p), "reflection=false"}
+			},
 			[]string{"metrics="}},
 	}
 	for _, tc := range tests {
