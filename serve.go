@@ -50,7 +50,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	if err := errors.Join(svc.Validate(), cfg.Validate()); err != nil {
+	if err := errors.Join(svc.Validate(), cfg.Validate(), cfg.CheckRunners(svc.runnerNames())); err != nil {
 		return nil, err
 	}
 	log := o.log
