@@ -77,7 +77,7 @@ func Execute(ctx context.Context, svc *Service, args []string, stdout, stderr io
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serveHTTPCommand(ctx, svc, stderr), serveGRPCCommand(ctx, svc, stderr),
-		openAPICommand(svc, stdout), configCommand(stdout))
+		openAPICommand(svc, stdout), configCommand(svc, stdout))
 	return root.ExecuteContext(ctx)
 }
 
@@ -262,23 +262,28 @@ func openAPICommand(svc *Service, stdout io.Writer) *cobra.Command {
 	}
 }
 
-func configCommand(stdout io.Writer) *cobra.Command {
+func configCommand(svc *Service, stdout io.Writer) *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
 		Use:   "config",
-		Short: "Print the effective configuration (defaults, file, BENTOML_CONFIG_OPTIONS) as YAML",
+		Short: "Print the configuration (defaults, file, BENTOML_CONFIG_OPTIONS) as YAML, then the values each runner and method runs with and where they come from",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			cfg, err := loadConfig(file)
 			if err != nil {
 				return err
 			}
+			if err := errors.Join(svc.Validate(), cfg.CheckRunners(svc.runnerNames())); err != nil {
+				return err
+			}
 			b, err := cfg.YAML()
 			if err != nil {
 				return err
 			}
-			_, err = io.WriteString(stdout, strings.TrimRight(string(b), "\n")+"\n")
-			return err
+			if _, err := io.WriteString(stdout, strings.TrimRight(string(b), "\n")+"\n"); err != nil {
+				return err
+			}
+			return writeRunnerSettings(stdout, svc.Name(), svc.runnerSettings(cfg))
 		},
 	}
 	cmd.Flags().StringVar(&file, "config", "", "configuration file (.yaml); default: $BENTOML_CONFIG")

@@ -100,6 +100,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		customreg.Detach(reg)
 		return nil, err
 	}
+	rt.warnOverrides()
 	return rt, nil
 }
 

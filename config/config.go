@@ -378,3 +378,35 @@ func leafPaths(v reflect.Value, prefix string, fn func(path string, v reflect.Va
 		}
 	}
 }
+
+// Source says where the value of key (a full dotted key such as
+// "api_server.http.port") was set: "" for a default or a value set in
+// code, OptionsEnv for BENTOML_CONFIG_OPTIONS, or the file and line
+// ("bentoml.yaml line 7").
+func (c *Config) Source(key string) string {
+	if c.meta == nil {
+		return ""
+	}
+	p, ok := c.meta.pos[key]
+	if !ok {
+		return ""
+	}
+	if s := p.String(); s != "" {
+		return s
+	}
+	return "configuration"
+}
+
+// RunnerSource says where the value of rel (a key relative to a runner
+// block, such as "batching.max_batch_size") in the effective configuration
+// of the named runner ([Config.Runner]) was set: it returns the full key
+// that set it (runners.<name>.rel, else runners.rel) and its [Config.Source],
+// or "" and "" when the value is the default.
+func (c *Config) RunnerSource(name, rel string) (key, source string) {
+	for _, k := range []string{keyString([]string{"runners", name}) + "." + rel, "runners." + rel} {
+		if s := c.Source(k); s != "" {
+			return k, s
+		}
+	}
+	return "", ""
+}
