@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -243,15 +244,25 @@ func waitAndShutdown(ctx context.Context, srv *Server, cfg *config.Config, log *
 func openAPICommand(svc *Service, stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "openapi",
-		Short: "Print the OpenAPI 3 document of the service",
+		Short: "Print the OpenAPI 3 document of the service, as serve-http serves it at /docs.json",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := svc.Validate(); err != nil {
 				return err
 			}
+			cfg, err := loadConfig("")
+			if err != nil {
+				return err
+			}
+			// Describe the paths serve-http serves at /docs.json: /metrics
+			// is among them unless metrics are off or on their own port.
+			var gatherer prometheus.Gatherer
+			if m := cfg.APIServer.Metrics; m.Enabled && m.Port == nil {
+				gatherer = prometheus.Gatherers{}
+			}
 			doc, err := httpserver.OpenAPI(httpserver.Options{
 				ServiceName: svc.Name(), ServiceVersion: svc.Version(), ServiceDoc: svc.doc,
-				Endpoints: svc.endpoints(),
+				Endpoints: svc.endpoints(), Gatherer: gatherer,
 			})
 			if err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gobento/bento"
+	"github.com/gobento/bento/config"
 )
 
 // serveCLI runs args (a serving command) through bento.Execute until the
@@ -164,5 +165,37 @@ func TestCLIUsageNamesProgram(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "service [command]") || !strings.Contains(out.String(), "bento.test [command]") {
 		t.Errorf("usage:\n%s", out.String())
+	}
+}
+
+// TestOpenAPICommandMatchesDocsJSON checks that `openapi` prints the
+// document serve-http serves at /docs.json, /metrics included or not.
+func TestOpenAPICommandMatchesDocsJSON(t *testing.T) {
+	tests := []struct {
+		name    string
+		options string
+	}{
+		{"metrics on the API port", ""},
+		{"metrics off", "api_server.metrics.enabled=false"},
+		{"metrics on their own port", fmt.Sprintf("api_server.metrics.port=%d", freePort(t))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("BENTOML_CONFIG_OPTIONS", tc.options)
+			var out, logs strings.Builder
+			if err := bento.Execute(context.Background(), kitchenSink(t), []string{"openapi"}, &out, &logs); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(config.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.APIServer.HTTP.Host, cfg.APIServer.HTTP.Port = "127.0.0.1", 0
+			srv := startHTTP(t, kitchenSink(t), cfg)
+			r := do(t, "GET", srv.URL()+"/docs.json", "", nil)
+			if got, want := strings.TrimSpace(out.String()), strings.TrimSpace(string(r.body)); got != want {
+				t.Errorf("openapi output differs from /docs.json:\n--- openapi\n%.600s\n--- /docs.json\n%.600s", got, want)
+			}
+		})
 	}
 }
