@@ -3,6 +3,7 @@ GO       ?= go
 BIN      := $(CURDIR)/.bin
 PKGS     := ./...
 STATICCHECK_VERSION := v0.8.2
+GRPCURL_VERSION     := v1.9.4
 
 .PHONY: test vet fmt-check staticcheck unit e2e bench bench-quick fuzz soak proto proto-check tools
 
@@ -25,9 +26,11 @@ staticcheck:
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
-## tools: install pinned developer tools into .bin/
+## tools: install pinned developer tools into .bin/: staticcheck, and grpcurl for the README's
+## gRPC commands, which the docs test runs (TestDocsCommands skips them without it)
 tools:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
 ## proto: regenerate internal/pb from proto/ (needs protoc; installs the pinned Go plugins into .bin/)
 proto:
