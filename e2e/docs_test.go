@@ -24,7 +24,8 @@ import (
 //   - In a checked block, a line starting with "$ " is a command (a line
 //     ending in "\" continues it). The lines after it, up to the next
 //     command or the end of the block, are its expected output. With no
-//     output shown, the command only has to succeed.
+//     output shown, the command only has to succeed. Empty lines at the
+//     end of the output are ignored.
 //   - In expected output, "..." matches any text within a line, and a line
 //     holding only "..." matches any number of lines. Trailing spaces are
 //     ignored.
@@ -125,7 +126,11 @@ func checkedCommands(t *testing.T, file string) []docCommand {
 }
 
 // outputPattern turns expected output into a regular expression.
+// Trailing empty lines are ignored, as normalize drops them from output.
 func outputPattern(want []string) *regexp.Regexp {
+	for len(want) > 0 && strings.TrimSpace(want[len(want)-1]) == "" {
+		want = want[:len(want)-1]
+	}
 	var b strings.Builder
 	b.WriteString(`\A`)
 	for _, w := range want {
@@ -393,6 +398,26 @@ func TestDocsPatterns(t *testing.T) {
 	for i, tc := range tests {
 		if got := outputPattern(tc.want).MatchString(normalize(tc.got)); got != tc.match {
 			t.Errorf("case %d: %q against %q: match %v, want %v", i, tc.want, tc.got, got, tc.match)
+		}
+	}
+}
+
+// TestDocsOutputsIgnored checks that what the documented commands create in
+// the repository root is in .gitignore: Prometheus' data/ folder
+// (docs/monitoring.md) and the binaries of go build -o NAME ./examples/NAME.
+func TestDocsOutputsIgnored(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	root := repoRoot(t)
+	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
+		t.Skip("not a git checkout")
+	}
+	for _, p := range []string{"data/", "data/wal/00000000", "sentiment_analyzer", "iris_classifier", "image_classifier", "echo"} {
+		cmd := exec.Command("git", "check-ignore", "-q", "--no-index", p)
+		cmd.Dir = root
+		if err := cmd.Run(); err != nil {
+			t.Errorf("%s is not ignored by .gitignore (git check-ignore: %v)", p, err)
 		}
 	}
 }
