@@ -204,6 +204,9 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		customreg.Detach(rt.reg)
 		return nil, err
 	}
+	if err := grpcPortsCollide(cfg); err != nil {
+		return fail(err)
+	}
 	var maxConc int
 	if cfg.APIServer.Traffic.MaxConcurrency != nil {
 		maxConc = *cfg.APIServer.Traffic.MaxConcurrency
@@ -230,9 +233,6 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	if err != nil {
 		return fail(err)
 	}
-	if err := grpcPortsCollide(cfg); err != nil {
-		return fail(err)
-	}
 	ln, err := listen(gc.Host, gc.Port)
 	if err != nil {
 		return fail(err)
@@ -240,10 +240,10 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	s := &Server{rt: rt, kind: "grpc", addr: ln.Addr(), serveErr: make(chan error, 1)}
 	var metricsSrv *http.Server
 	if cfg.APIServer.Metrics.Enabled {
-		metricsSrv, s.metricsURL, err = rt.serveMetrics("api_server.grpc.metrics", gc.Metrics.Host, gc.Metrics.Port, "/")
+		metricsSrv, s.metricsURL, err = rt.serveMetrics(gc.Metrics.Host, gc.Metrics.Port, "/")
 		if err != nil {
 			ln.Close()
-			return fail(err)
+			return fail(metricsListenError("api_server.grpc.metrics", err))
 		}
 	}
 	if err := s.launch(ctx, func() error { return gs.Serve(ln) }, grpc.ErrServerStopped, gs.Stop, metricsSrv); err != nil {

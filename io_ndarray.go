@@ -771,11 +771,11 @@ func (n *ndarrayIO[T]) checkResult(vals *ndValues, shape []int, known int) error
 
 func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 	var zero T
-	if n.err != nil {
-		return zero, n.broken()
-	}
 	if !jsonMediaOK(p.ContentType) {
 		return zero, errNotJSONMedia(p.ContentType)
+	}
+	if n.err != nil {
+		return zero, n.broken()
 	}
 	ps := ndParser{data: p.Body, n: n.rank, shape: make([]int, n.rank), vals: &ndValues{c: n.elem.class()}}
 	for i := range ps.shape {

@@ -261,11 +261,11 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		if metricsCfg.Host != nil {
 			host = *metricsCfg.Host
 		}
-		metricsSrv, s.metricsURL, err = rt.serveMetrics("api_server.metrics", host, *metricsCfg.Port, "/metrics")
+		metricsSrv, s.metricsURL, err = rt.serveMetrics(host, *metricsCfg.Port, "/metrics")
 		if err != nil {
 			ln.Close()
 			customreg.Detach(rt.reg)
-			return nil, err
+			return nil, metricsListenError("api_server.metrics", err)
 		}
 	} else if metricsCfg.Enabled {
 		s.metricsURL = displayURL(ln.Addr(), "/metrics")
@@ -306,12 +306,11 @@ func (s *Server) launch(ctx context.Context, serve func() error, serverClosed er
 }
 
 // serveMetrics serves the registry on its own listener, at / and /metrics,
-// and returns the server and the URL to show (ending in shownPath). key is
-// the configuration block of the listener, named in a listen error.
-func (rt *runtime) serveMetrics(key, host string, port int, shownPath string) (*http.Server, string, error) {
+// and returns the server and the URL to show (ending in shownPath).
+func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.Server, string, error) {
 	ln, err := listen(host, port)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w (the metrics listener, %s.port)", err, key)
+		return nil, "", err
 	}
 	mux := http.NewServeMux()
 	mh := httpserver.MetricsHandler(rt.gather, rt.metrics, rt.log)
@@ -320,6 +319,12 @@ func (rt *runtime) serveMetrics(key, host string, port int, shownPath string) (*
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return srv, displayURL(ln.Addr(), shownPath), nil
+}
+
+// metricsListenError names the metrics listener (configured under key) in
+// a listen error, which otherwise reads like the API port's.
+func metricsListenError(key string, err error) error {
+	return fmt.Errorf("%w (the metrics listener, %s.port)", err, key)
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
