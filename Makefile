@@ -26,10 +26,10 @@ staticcheck:
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
-## tools: install pinned developer tools into .bin/: staticcheck, and grpcurl for the README's
-## gRPC commands, which the docs test runs (TestDocsCommands skips them without it)
+## tools: install pinned developer tools into .bin/
 tools:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@# grpcurl runs the README's gRPC commands in TestDocsCommands, which skips them without it
 	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
 ## proto: regenerate internal/pb from proto/ (needs protoc; installs the pinned Go plugins into .bin/)
