@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +165,7 @@ func TestCLIUsageNamesProgram(t *testing.T) {
 	if err := bento.Execute(context.Background(), kitchenSink(t), []string{"--help"}, &out, &logs); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out.String(), "service [command]") || !strings.Contains(out.String(), "bento.test [command]") {
+	if strings.Contains(out.String(), "service [command]") || !strings.Contains(out.String(), filepath.Base(os.Args[0])+" [command]") {
 		t.Errorf("usage:\n%s", out.String())
 	}
 }
