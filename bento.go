@@ -176,7 +176,7 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.http.host)")
 			fs.IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.http.port)")
-			fs.Float64Var(&timeout, "timeout", 60, "request timeout in seconds for the API server and runners (config api_server.traffic.timeout)")
+			fs.Float64Var(&timeout, "timeout", 60, timeoutFlagUsage)
 		},
 		apply: func(fs *pflag.FlagSet, cfg *config.Config) error {
 			if fs.Changed("host") {
@@ -189,11 +189,9 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 				cfg.APIServer.HTTP.Port = port
 			}
 			if fs.Changed("timeout") {
-				if !(timeout > 0) || math.IsInf(timeout, 0) {
-					return fmt.Errorf("--timeout %v: want a number of seconds > 0", timeout)
+				if err := setTimeoutFlag(cfg, timeout); err != nil {
+					return err
 				}
-				cfg.APIServer.Traffic.Timeout = timeout
-				cfg.Runners.Traffic.Timeout = timeout
 			}
 			return nil
 		},
@@ -207,6 +205,21 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 				svc.Name(), srv.Addr()), attrs...)
 		},
 	})
+}
+
+// timeoutFlagUsage is the help of --timeout, shared by serve-http and config.
+const timeoutFlagUsage = "request timeout in seconds for the API server and runners (config api_server.traffic.timeout)"
+
+// setTimeoutFlag applies --timeout, after checking it, as serve-http does.
+func setTimeoutFlag(cfg *config.Config, timeout float64) error {
+	if !(timeout > 0) || math.IsInf(timeout, 0) {
+		return fmt.Errorf("--timeout %v: want a number of seconds > 0", timeout)
+	}
+	cfg.APIServer.Traffic.Timeout = timeout
+	cfg.Runners.Traffic.Timeout = timeout
+	cfg.MarkSet("api_server.traffic.timeout", "flag --timeout")
+	cfg.MarkSet("runners.traffic.timeout", "flag --timeout")
+	return nil
 }
 
 // checkPortFlag rejects a --port out of range with the flag's name (the
@@ -274,8 +287,12 @@ func openAPICommand(svc *Service, stdout io.Writer) *cobra.Command {
 }
 
 func configCommand(svc *Service, stdout io.Writer) *cobra.Command {
-	var file string
-	cmd := &cobra.Command{
+	var (
+		file    string
+		timeout float64
+	)
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
 		Use:   "config",
 		Short: "Print the configuration (defaults, file, BENTOML_CONFIG_OPTIONS) as YAML, then the values each runner and method runs with and where they come from",
 		Args:  cobra.NoArgs,
@@ -283,6 +300,11 @@ func configCommand(svc *Service, stdout io.Writer) *cobra.Command {
 			cfg, err := loadConfig(file)
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("timeout") {
+				if err := setTimeoutFlag(cfg, timeout); err != nil {
+					return err
+				}
 			}
 			if err := errors.Join(svc.Validate(), cfg.CheckRunners(svc.runnerNames())); err != nil {
 				return err
@@ -298,5 +320,6 @@ func configCommand(svc *Service, stdout io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&file, "config", "", "configuration file (.yaml); default: $BENTOML_CONFIG")
+	cmd.Flags().Float64Var(&timeout, "timeout", 60, timeoutFlagUsage+"; shows what serve-http --timeout would run with")
 	return cmd
 }

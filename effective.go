@@ -38,11 +38,13 @@ type methodSettings struct {
 
 // describeSource renders a config.Source result for people.
 func describeSource(src string) string {
-	switch src {
-	case "":
+	switch {
+	case src == "":
 		return "default"
-	case config.OptionsEnv:
+	case src == config.OptionsEnv:
 		return "env " + src
+	case strings.HasPrefix(src, "flag "):
+		return src
 	}
 	return "file " + src
 }

@@ -56,6 +56,9 @@ func TestConfigCommandEffective(t *testing.T) {
 			"#   traffic.timeout: 30 ", "# file " + file + " line 4\n",
 			"# code: MaxLatency(20ms); overrides runners.clf.batching.max_latency_ms=500 (file " + file + " line 7)",
 		}},
+		{"a flag", []string{"config", "--timeout", "5"}, "runners.traffic.timeout=7", []string{
+			"#   traffic.timeout: 5 ", "# flag --timeout\n",
+		}},
 		{"configuration wins over code for workers", []string{"config"}, "runners.workers=3", []string{
 			"#   workers: 3 ", "# env BENTOML_CONFIG_OPTIONS (the configuration wins over Workers(2) in code)",
 		}},

@@ -381,8 +381,8 @@ func leafPaths(v reflect.Value, prefix string, fn func(path string, v reflect.Va
 
 // Source says where the value of key (a full dotted key such as
 // "api_server.http.port") was set: "" for a default or a value set in
-// code, OptionsEnv for BENTOML_CONFIG_OPTIONS, or the file and line
-// ("bentoml.yaml line 7").
+// code, OptionsEnv for BENTOML_CONFIG_OPTIONS, the file and line
+// ("bentoml.yaml line 7"), or what [Config.MarkSet] recorded.
 func (c *Config) Source(key string) string {
 	if c.meta == nil {
 		return ""
@@ -395,6 +395,16 @@ func (c *Config) Source(key string) string {
 		return s
 	}
 	return "configuration"
+}
+
+// MarkSet records that key (a full dotted key) was set by source, such as
+// "flag --timeout", for [Config.Source] and error messages. The caller sets
+// the field itself: command-line flags are applied after [Load].
+func (c *Config) MarkSet(key, source string) {
+	if c.meta == nil {
+		c.meta = newMeta()
+	}
+	c.meta.pos[key] = position{source: source}
 }
 
 // RunnerSource says where the value of rel (a key relative to a runner
