@@ -3,6 +3,7 @@ GO       ?= go
 BIN      := $(CURDIR)/.bin
 PKGS     := ./...
 STATICCHECK_VERSION := v0.8.2
+GRPCURL_VERSION     := v1.9.4
 
 .PHONY: test vet fmt-check staticcheck unit exhaust e2e bench bench-quick fuzz soak proto proto-check tools
 
@@ -34,6 +35,8 @@ exhaust:
 ## tools: install pinned developer tools into .bin/
 tools:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@# grpcurl runs the README's gRPC commands in TestDocsCommands, which skips them without it
+	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
 ## proto: regenerate internal/pb from proto/ (needs protoc; installs the pinned Go plugins into .bin/)
 proto:

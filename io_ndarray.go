@@ -203,8 +203,8 @@ type ndarrayIO[T any] struct {
 // is a Go integer, float or bool type: []float64, [][]float32,
 // [][][]uint8, []bool, ... (named slice and element types work too).
 //
-// Over HTTP, requests are JSON nested arrays (the Content-Type is not
-// checked). The array must be rectangular and as deep as T; numbers must fit
+// Over HTTP, requests are JSON nested arrays; Content-Types are handled as
+// by [JSON] (a declared type JSON cannot be is a 415). The array must be rectangular and as deep as T; numbers must fit
 // T's element type (and the [DType], if given) exactly, so 1.5 is rejected
 // for an integer element and 300 for uint8. Such requests are a 400 naming
 // the problem. Responses are compact JSON (application/json); a ragged
@@ -882,6 +882,9 @@ func (n *ndarrayIO[T]) checkResult(vals *ndValues, shape []int, known int) error
 
 func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 	var zero T
+	if !jsonMediaOK(p.ContentType) {
+		return zero, errNotJSONMedia(p.ContentType)
+	}
 	if n.err != nil {
 		return zero, n.broken()
 	}

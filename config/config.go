@@ -424,3 +424,45 @@ func leafPaths(v reflect.Value, prefix string, fn func(path string, v reflect.Va
 		}
 	}
 }
+
+// Source says where the value of key (a full dotted key such as
+// "api_server.http.port") was set: "" for a default or a value set in
+// code, OptionsEnv for BENTOML_CONFIG_OPTIONS, the file and line
+// ("bentoml.yaml line 7"), or what [Config.MarkSet] recorded.
+func (c *Config) Source(key string) string {
+	if c.meta == nil {
+		return ""
+	}
+	p, ok := c.meta.pos[key]
+	if !ok {
+		return ""
+	}
+	if s := p.String(); s != "" {
+		return s
+	}
+	return "configuration"
+}
+
+// MarkSet records that key (a full dotted key) was set by source, such as
+// "flag --timeout", for [Config.Source] and error messages. The caller sets
+// the field itself: command-line flags are applied after [Load].
+func (c *Config) MarkSet(key, source string) {
+	if c.meta == nil {
+		c.meta = newMeta()
+	}
+	c.meta.pos[key] = position{source: source}
+}
+
+// RunnerSource says where the value of rel (a key relative to a runner
+// block, such as "batching.max_batch_size") in the effective configuration
+// of the named runner ([Config.Runner]) was set: it returns the full key
+// that set it (runners.<name>.rel, else runners.rel) and its [Config.Source],
+// or "" and "" when the value is the default.
+func (c *Config) RunnerSource(name, rel string) (key, source string) {
+	for _, k := range []string{keyString([]string{"runners", name}) + "." + rel, "runners." + rel} {
+		if s := c.Source(k); s != "" {
+			return k, s
+		}
+	}
+	return "", ""
+}

@@ -30,7 +30,7 @@
 // problem found is reported (joined with [errors.Join]) as an [*Error]
 // naming the full dotted key and, when known, the file and line:
 //
-//	config: api_server.metrics.namepsace (bentoml.yaml line 7): unknown key
+//	config: api_server.metrics.namepsace (bentoml.yaml line 7): unknown key (did you mean api_server.metrics.namespace?)
 //	config: api_server.http.port (BENTOML_CONFIG_OPTIONS): expected an integer, got string "x"
 //
 // Unknown keys are errors. BentoML keys that gobento does not implement
@@ -46,7 +46,10 @@
 // takes the same keys and overrides only the keys it sets: with
 // `runners: {iris_clf: {batching: {max_batch_size: 10}}}` the iris_clf
 // runner keeps batching.enabled and max_latency_ms from runners.batching.
-// [Config.Runner] returns a runner's effective configuration.
+// [Config.Runner] returns a runner's effective configuration. A runner
+// name that the service does not declare (a misspelling such as
+// runners.iris_clff) stops start-up with a did-you-mean: servers call
+// [Config.CheckRunners].
 //
 // # Keys
 //

@@ -237,7 +237,7 @@ func (h *Handler) serveOther(w http.ResponseWriter, r *http.Request) {
 	case "/", "/docs":
 		if h.probeMethod(w, r) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Write(h.docsPage)
+			w.Write(docsPageFor(h.docsPage, r))
 		}
 		return
 	}
