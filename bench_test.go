@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -110,7 +111,11 @@ func benchServers(tb testing.TB) map[string]string {
 	cfg := testConfig(tb)
 	cfg.APIServer.Metrics.Enabled = false
 	off := startHTTP(tb, echoService(), cfg)
-	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "bare": startBareEcho(tb)}
+	// The access log is on by default but writes nothing through the tests'
+	// discarding logger; this server formats every line (text, to
+	// io.Discard), which is its cost without the write to stderr.
+	logged := startHTTPWith(tb, echoService(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "gobento_accesslog": logged.URL(), "bare": startBareEcho(tb)}
 }
 
 // TestRequestPathAllocationBudget keeps the request path's allocations
@@ -213,6 +218,7 @@ func BenchmarkHandlerEcho(b *testing.B) {
 	}{
 		{"gobento", "gobento", "/echo", benchText},
 		{"gobento_metrics_off", "gobento_metrics_off", "/echo", benchText},
+		{"gobento_accesslog", "gobento_accesslog", "/echo", benchText},
 		{"bare", "bare", "/echo", benchText},
 		{"gobento_json", "gobento", "/echo_json", docJSON},
 		{"bare_json", "bare", "/echo_json", docJSON},

@@ -166,9 +166,10 @@ func serveCommand(ctx context.Context, svc *Service, stderr io.Writer, sp serveS
 
 func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobra.Command {
 	var (
-		host    string
-		port    int
-		timeout float64
+		host     string
+		port     int
+		timeout  float64
+		applySSL func(fs *pflag.FlagSet, cfg *config.Config)
 	)
 	return serveCommand(ctx, svc, stderr, serveSpec{
 		use:   "serve-http",
@@ -177,6 +178,7 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 			fs.StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.http.host)")
 			fs.IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.http.port)")
 			fs.Float64Var(&timeout, "timeout", 60, timeoutFlagUsage)
+			applySSL = sslFlags(fs, true)
 		},
 		apply: func(fs *pflag.FlagSet, cfg *config.Config) error {
 			if fs.Changed("host") {
@@ -193,11 +195,12 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 					return err
 				}
 			}
+			applySSL(fs, cfg)
 			return nil
 		},
 		start: StartHTTP,
 		started: func(log *slog.Logger, svc *Service, srv *Server, _ *config.Config) {
-			attrs := []any{"url", displayURL(srv.Addr(), "/")}
+			attrs := []any{"url", srv.displayURL() + "/"}
 			if u := srv.MetricsURL(); u != "" {
 				attrs = append(attrs, "metrics", u)
 			}

@@ -89,6 +89,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		customreg.Detach(reg)
 		return nil, fmt.Errorf("bento: custom metrics: %w", err)
 	}
+	logBentoMLKeys(cfg, log)
 	rt := &runtime{svc: svc, cfg: cfg, log: log, reg: reg, gather: customreg.Gatherer(reg), metrics: set}
 	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log}
 	var errsList []error
@@ -143,13 +144,20 @@ type Server struct {
 	shutdown   func(ctx context.Context) error
 	once       sync.Once
 	stopErr    error
+	tls        bool // the API listener speaks TLS (api_server.ssl)
 }
 
 // Addr returns the address the API listener is bound to.
 func (s *Server) Addr() net.Addr { return s.addr }
 
-// URL returns the API base URL, e.g. "http://127.0.0.1:3000".
-func (s *Server) URL() string { return "http://" + s.addr.String() }
+// URL returns the API base URL, e.g. "http://127.0.0.1:3000" (https with
+// TLS).
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.addr.String()
+	}
+	return "http://" + s.addr.String()
+}
 
 // MetricsURL returns the URL of the metrics endpoint, or "" when metrics are
 // disabled.
@@ -271,21 +279,31 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		customreg.Detach(rt.reg)
 		return nil, err
 	}
+	handler, err := wrapHTTP(h, cfg, rt.log, gatherer != nil)
+	if err != nil {
+		customreg.Detach(rt.reg)
+		return nil, err
+	}
 	ln, err := rt.listen(hc.Host, hc.Port, hc.MaxConnections, "api")
 	if err != nil {
 		customreg.Detach(rt.reg)
 		return nil, err
 	}
+	apiLn, useTLS, err := tlsListener(ln, cfg, false)
+	if err != nil {
+		customreg.Detach(rt.reg)
+		return nil, err
+	}
 	hs := &http.Server{
-		Handler:           h,
+		Handler:           handler,
 		ReadHeaderTimeout: seconds(hc.ReadHeaderTimeout),
 		ReadTimeout:       seconds(hc.ReadTimeout),
 		IdleTimeout:       seconds(hc.IdleTimeout),
 		MaxHeaderBytes:    hc.MaxHeaderBytes,
-		ConnState:         trackIdle(ln),
+		ConnState:         unwrapTLS(trackIdle(ln)),
 		ErrorLog:          slog.NewLogLogger(rt.log.Handler(), slog.LevelDebug),
 	}
-	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1)}
+	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1), tls: useTLS}
 	var metricsSrv *http.Server
 	if separateMetrics {
 		host := hc.Host
@@ -301,7 +319,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	} else if metricsCfg.Enabled {
 		s.metricsURL = displayURL(ln.Addr(), "/metrics")
 	}
-	if err := s.launch(ctx, func() error { return hs.Serve(ln) }, http.ErrServerClosed, hs.Shutdown, metricsSrv); err != nil {
+	if err := s.launch(ctx, func() error { return hs.Serve(apiLn) }, http.ErrServerClosed, hs.Shutdown, metricsSrv); err != nil {
 		return nil, err
 	}
 	return s, nil

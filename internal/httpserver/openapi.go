@@ -35,7 +35,12 @@ var errorResponses = []struct {
 	{"504", "Not answered within api_server.traffic.timeout"},
 }
 
-// buildOpenAPI returns the OpenAPI 3.0 document of the service.
+// buildOpenAPI returns the OpenAPI 3.0 document of the service. Like
+// BentoML 1.1's, each API operation carries x-bentoml-name, and its
+// requestBody and 200 response carry x-bentoml-io-descriptor (the
+// descriptor's to_spec()): BentoML's HTTP clients build their descriptors
+// from them (Client.from_url fails with "Malformed BentoML spec" without).
+// Extensions are allowed on these three objects by OpenAPI 3.0.
 func buildOpenAPI(o Options) ([]byte, error) {
 	paths := map[string]any{}
 	infra := func(summary string) map[string]any {
@@ -57,8 +62,9 @@ func buildOpenAPI(o Options) ([]byte, error) {
 		}
 		responses := map[string]any{
 			"200": map[string]any{
-				"description": "Successful Response",
-				"content":     map[string]any{ep.Output.ResponseType: map[string]any{"schema": ep.Output.Schema}},
+				"description":             "Successful Response",
+				"content":                 map[string]any{ep.Output.ResponseType: map[string]any{"schema": ep.Output.Schema}},
+				"x-bentoml-io-descriptor": ep.Output.BentoSpec(),
 			},
 		}
 		for _, er := range errorResponses {
@@ -78,8 +84,11 @@ func buildOpenAPI(o Options) ([]byte, error) {
 			"summary":        fmt.Sprintf("%s → %s", shortID(ep.Input.ID), shortID(ep.Output.ID)),
 			"description":    desc,
 			"x-bentoml-name": ep.Name,
-			"requestBody":    map[string]any{"required": true, "content": content},
-			"responses":      responses,
+			"requestBody": map[string]any{
+				"required": true, "content": content,
+				"x-bentoml-io-descriptor": ep.Input.BentoSpec(),
+			},
+			"responses": responses,
 		}}
 	}
 	version := o.ServiceVersion
