@@ -411,9 +411,20 @@ func (h *Handler) tooMany(w http.ResponseWriter) int {
 // the client. net/http clears the deadline after each request.
 func (h *Handler) writeDeadline(w http.ResponseWriter) { setWriteDeadline(w, h.o.WriteTimeout) }
 
+// setWriteDeadline sets the connection's write deadline d from now,
+// through any middleware that wraps w and unwraps to it (as
+// http.ResponseController does, without allocating one).
 func setWriteDeadline(w http.ResponseWriter, d time.Duration) {
-	if wd, ok := w.(interface{ SetWriteDeadline(time.Time) error }); ok {
-		wd.SetWriteDeadline(time.Now().Add(d))
+	for {
+		switch x := w.(type) {
+		case interface{ SetWriteDeadline(time.Time) error }:
+			x.SetWriteDeadline(time.Now().Add(d))
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return
+		}
 	}
 }
 
