@@ -76,8 +76,8 @@ type exampleProc struct {
 }
 
 // startExample runs an example with serve-http (or serve-grpc when grpc)
-// on free loopback ports, with BENTOML_CONFIG_OPTIONS set to options, and
-// waits until it is ready.
+// on free loopback ports, with BENTOML_CONFIG_OPTIONS set to options (those
+// starting with "--" are flags instead), and waits until it is ready.
 func startExample(t *testing.T, name string, grpcServer bool, options ...string) *exampleProc {
 	t.Helper()
 	bin := buildExample(t, name)
@@ -91,8 +91,16 @@ func startExample(t *testing.T, name string, grpcServer bool, options ...string)
 		options = append(options, "api_server.grpc.metrics.host=127.0.0.1", "api_server.grpc.metrics.port="+strconv.Itoa(mport))
 		p.metrics = "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics"
 	}
+	var cfgOptions []string
+	for _, o := range options {
+		if strings.HasPrefix(o, "--") { // a flag, e.g. --log-level=info
+			args = append(args, o)
+		} else {
+			cfgOptions = append(cfgOptions, o)
+		}
+	}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), "BENTOML_CONFIG_OPTIONS="+strings.Join(options, " "))
+	p.cmd.Env = append(os.Environ(), "BENTOML_CONFIG_OPTIONS="+strings.Join(cfgOptions, " "))
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -369,7 +377,8 @@ func TestExhaustSlowUploadsHoldNoSlot(t *testing.T) {
 // taken within write_timeout closes the connection, counted 499.
 func TestExhaustNonReadingClients(t *testing.T) {
 	p := startExample(t, "echo", false,
-		"api_server.traffic.max_concurrency=20", "api_server.http.write_timeout=1")
+		"api_server.traffic.max_concurrency=20", "api_server.http.write_timeout=1",
+		"--log-level=info") // the access log (on at info) wraps the ResponseWriter
 	payload := bytes.Repeat([]byte("x"), 1<<20) // echoed back: 1 MiB answers
 	req := fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(payload), payload)
 	var sent atomic.Int64
