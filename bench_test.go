@@ -226,8 +226,12 @@ func BenchmarkHandlerEcho(b *testing.B) {
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			addr := urls[tc.server][len("http://"):]
-			req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-				tc.path, addr, len(tc.body), tc.body)
+			ct := "text/plain"
+			if strings.Contains(tc.path, "json") {
+				ct = "application/json"
+			}
+			req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+				tc.path, addr, ct, len(tc.body), tc.body)
 			b.SetParallelism(8)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

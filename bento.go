@@ -49,6 +49,7 @@ import (
 
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/httpserver"
+	"github.com/gobento/bento/internal/logbuf"
 )
 
 // Main runs the command line of a gobento program and exits: serve-http,
@@ -137,10 +138,16 @@ func serveCommand(ctx context.Context, svc *Service, stderr io.Writer, sp serveS
 		Short: sp.short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := cf.logger(stderr)
+			// Log lines are written out together every 100 ms (WARN and
+			// above at once): an access line then costs a copy, not a
+			// system call.
+			out := logbuf.New(stderr, 100*time.Millisecond)
+			defer out.Close()
+			log, err := cf.logger(out)
 			if err != nil {
 				return err
 			}
+			log = slog.New(logbuf.NewHandler(log.Handler(), out))
 			cfg, err := loadConfig(cf.configFile)
 			if err != nil {
 				return err
