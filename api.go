@@ -59,13 +59,14 @@ var apiNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // reservedNames may not be API names (they are, or could be, built-in routes).
 var reservedNames = map[string]bool{
 	"index": true, "swagger": true, "docs": true, "metrics": true,
-	"healthz": true, "livez": true, "readyz": true,
+	"healthz": true, "livez": true, "readyz": true, "dashboard": true,
 }
 
 // reservedRoutes are served by gobento itself.
 var reservedRoutes = map[string]bool{
 	"/": true, "/metrics": true, "/healthz": true, "/livez": true, "/readyz": true,
 	"/docs.json": true, "/docs": true,
+	"/dashboard": true, "/dashboard/app.js": true, "/dashboard/app.css": true, "/dashboard/data": true,
 }
 
 // API registers fn as an API of svc called name, served by HTTP at
@@ -80,7 +81,7 @@ var reservedRoutes = map[string]bool{
 // keeps serving.
 //
 // name must be a valid identifier and not one of index, swagger, docs,
-// metrics, healthz, livez, readyz. Mistakes are reported when the service
+// metrics, healthz, livez, readyz, dashboard. Mistakes are reported when the service
 // starts.
 func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 	fn func(context.Context, In) (Out, error), opts ...APIOption) {

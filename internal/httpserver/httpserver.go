@@ -33,6 +33,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gobento/bento/internal/dashboard"
 	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
@@ -91,6 +92,9 @@ type Options struct {
 	// Exemplars attaches {request_id="<X-BentoML-Request-ID>"} exemplars to
 	// the API duration and count samples.
 	Exemplars bool
+	// Dashboard serves /dashboard and its assets (see dashboard.Owns); nil
+	// means no dashboard (404).
+	Dashboard http.Handler
 }
 
 // Defaults of the Options fields that are 0.
@@ -234,6 +238,11 @@ func (h *Handler) serveOther(w http.ResponseWriter, r *http.Request) {
 			w.Write(h.openapi)
 		}
 		return
+	case dashboard.PagePath, dashboard.JSPath, dashboard.CSSPath, dashboard.DataPath:
+		if h.o.Dashboard != nil {
+			h.o.Dashboard.ServeHTTP(w, r)
+			return
+		}
 	case "/", "/docs":
 		if h.probeMethod(w, r) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
