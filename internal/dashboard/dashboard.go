@@ -155,7 +155,7 @@ func New(o Options) *Dashboard {
 
 // CSP is the Content-Security-Policy the page and its data are served with:
 // only the page's own origin, no inline script, no framing.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Paths the dashboard answers, relative to the server root.
