@@ -38,7 +38,11 @@ import (
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/iospec"
+	"github.com/gobento/bento/internal/swaggerui"
 )
+
+// swaggerAssets serves Swagger UI for the docs page.
+var swaggerAssets = swaggerui.Handler()
 
 // RequestIDHeader is set on every response.
 const RequestIDHeader = "X-BentoML-Request-ID"
@@ -245,9 +249,14 @@ func (h *Handler) serveOther(w http.ResponseWriter, r *http.Request) {
 		}
 	case "/", "/docs":
 		if h.probeMethod(w, r) {
+			w.Header().Set("Content-Security-Policy", swaggerui.CSP)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write(h.docsPage)
 		}
+		return
+	}
+	if swaggerui.Owns(path) {
+		swaggerAssets.ServeHTTP(w, r)
 		return
 	}
 	start := h.unmatched.Start()
