@@ -338,7 +338,7 @@ func (c *collect) families(fams []*dto.MetricFamily) {
 				s.set("method", label(m, "runner_name"), label(m, "method_name"), "queued", m.GetGauge().GetValue(), c.seq)
 			}
 		case "process_cpu_seconds_total":
-			c.rates(map[string][]float64{"cpu\x00process\x00\x00": {sumCounters(f)}}, "")
+			c.rates(map[string][]float64{"cpu\x00process\x00process\x00": {sumCounters(f)}}, "")
 		case "process_resident_memory_bytes":
 			s.set("process", "process", "", "rss", sumGauges(f), c.seq)
 		case "go_goroutines":
@@ -348,7 +348,7 @@ func (c *collect) families(fams []*dto.MetricFamily) {
 			for _, m := range f.GetMetric() {
 				sum += m.GetSummary().GetSampleSum()
 			}
-			c.rates(map[string][]float64{"gc\x00process\x00\x00": {sum}}, "")
+			c.rates(map[string][]float64{"gc\x00process\x00process\x00": {sum}}, "")
 		default:
 			if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") ||
 				strings.HasPrefix(name, "gobento_") || strings.HasPrefix(name, an+"_") || strings.HasPrefix(name, rn+"_") {

@@ -72,7 +72,9 @@
       while (this.svg.firstChild) this.svg.firstChild.remove();
       if (this.opts.bars) return this.drawBars(g);
       const t = state.t, n = t.length;
-      const now = n ? t[n - 1] : Date.now(), span = state.points * state.interval * 1000;
+      const now = n ? t[n - 1] : Date.now();
+      // the x axis spans the data kept, at least a minute, at most 15 minutes
+      const span = Math.min(state.points * state.interval * 1000, Math.max(60000, n ? now - t[0] : 0));
       let max = 0;
       const data = this.series.map((s) => (g && g.lines[s.line]) || []);
       for (const d of data) for (const v of d) if (v !== null && v > max) max = v;
@@ -87,9 +89,10 @@
         lab.textContent = axisFmt(max * f, this.unit);
         this.svg.append(lab);
       }
-      for (const [m, txt] of [[15, "−15 min"], [10, "−10"], [5, "−5"], [0, "now"]]) {
-        const lab = sv("text", { x: x(now - m * 60000), y: H - 1, "text-anchor": m === 0 ? "end" : m === 15 ? "start" : "middle" });
-        lab.textContent = txt;
+      for (const f of [1, 2 / 3, 1 / 3, 0]) {
+        const ago = span * f;
+        const lab = sv("text", { x: x(now - ago), y: H - 1, "text-anchor": f === 0 ? "end" : f === 1 ? "start" : "middle" });
+        lab.textContent = f === 0 ? "now" : ago >= 120000 ? "−" + Math.round(ago / 60000) + " min" : "−" + Math.round(ago / 1000) + " s";
         this.svg.append(lab);
       }
       data.forEach((d, i) => {
@@ -160,9 +163,9 @@
     parent.append(name);
     return [
       new Chart(parent, "Batch size (window)", "", [{ label: "> 1", line: "batch_gt1" }, { label: "batches", line: "batch_n", color: 3 }], { bars: true, unitLabel: "batches per size" }),
-      new Chart(parent, "Batch size, mean", "", [{ label: "mean", line: "batch_size_mean" }, { label: "batches/s", line: "batches_per_s", color: 3 }], { unitLabel: "items · per s" }),
+      new Chart(parent, "Batch size and queue", "", [{ label: "mean batch", line: "batch_size_mean" }, { label: "queued", line: "queued", color: 1 }, { label: "in progress", line: "inprog", color: 4 }], { unitLabel: "items · calls" }),
       new Chart(parent, "Queue wait vs batch", "s", [{ label: "wait p50", line: "qwait_p50" }, { label: "wait p99", line: "qwait_p99", color: 1 }, { label: "batch p50", line: "batch_p50", color: 3 }, { label: "batch p99", line: "batch_p99", color: 2 }]),
-      new Chart(parent, "Calls", "", [{ label: "req/s", line: "rps" }, { label: "in progress", line: "inprog", color: 4 }, { label: "queued", line: "queued", color: 1 }], { unitLabel: "per s · items" }),
+      new Chart(parent, "Throughput", "", [{ label: "calls/s", line: "rps" }, { label: "batches/s", line: "batches_per_s", color: 3 }], { unitLabel: "per second" }),
       new Chart(parent, "Shed and dispatch", "", [{ label: "shed", line: "shed", color: 2 }, { label: "full", line: "dispatch_full" }, { label: "cost", line: "dispatch_cost", color: 3 }, { label: "deadline", line: "dispatch_deadline", color: 1 }, { label: "drain", line: "dispatch_drain", color: 4 }], { unitLabel: "per second" }),
     ];
   }
@@ -170,7 +173,7 @@
     const name = el("div", "name", g.name);
     name.append(el("small", "", "runner workers"));
     parent.append(name);
-    return [new Chart(parent, "Workers", "", [{ label: "busy", line: "workers_busy", color: 1 }, { label: "total", line: "workers" }], { unitLabel: "workers" })];
+    return [new Chart(parent, "Workers", "", [{ label: "busy", line: "workers_busy", color: 1 }, { label: "total", line: "workers", color: 0 }], { unitLabel: "workers" })];
   }
   function processRow(parent, g) {
     const name = el("div", "name", "process");
@@ -266,6 +269,8 @@
 
   function render() {
     for (const g of state.groups.values()) {
+      // requests to undeclared paths get a row once there are some
+      if (g.kind === "api" && g.name === "<unmatched>" && !(g.lines.rps || []).some((v) => v > 0)) continue;
       const row = rowFor(g);
       for (const c of row.charts) c.draw(g);
     }
@@ -294,6 +299,7 @@
       failures = 0;
       status.textContent = "live · " + new Date(state.t[state.t.length - 1] || Date.now()).toLocaleTimeString() + (d.error ? " · gather error: " + d.error : "");
       document.body.dataset.seq = String(state.seq);
+      document.body.dataset.t = String(state.t[state.t.length - 1] || "");
     } catch (e) {
       failures++;
       status.textContent = "disconnected (" + e.message + "), retrying";
