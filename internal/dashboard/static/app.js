@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
-  const W = 300, H = 64, PADL = 34, PADB = 11;
+  const W = 300, H = 50, PADL = 34, PADB = 11;
   const state = { epoch: 0, seq: 0, points: 900, window: 10, t: [], groups: new Map(), rows: new Map() };
 
   function el(tag, cls, text) {
@@ -52,11 +52,14 @@
     constructor(parent, title, unit, series, opts) {
       this.unit = unit; this.series = series; this.opts = opts || {};
       const box = el("div", "chart");
+      // one line: the title with its unit, then the legend with current values
       const head = el("div", "title");
-      head.append(el("span", "", title), el("span", "unit", this.opts.unitLabel || unitLabel(unit)));
+      const name = el("span", "name", title);
+      const u = this.opts.unitLabel || unitLabel(unit);
+      if (u) name.append(" ", el("span", "unit", "(" + u + ")"));
       this.svg = sv("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img" });
       this.svg.setAttribute("aria-label", title);
-      this.legend = el("div", "legend");
+      this.legend = el("span", "legend");
       this.vals = series.map((s, i) => {
         const k = el("span", "key c" + (s.color !== undefined ? s.color : i), s.label);
         const v = el("span", "v", "–");
@@ -65,7 +68,8 @@
         this.legend.append(k);
         return v;
       });
-      box.append(head, this.svg, this.legend);
+      head.append(name, this.legend);
+      box.append(head, this.svg);
       parent.append(box);
     }
     draw(g) {
@@ -138,7 +142,8 @@
     }
   }
   function unitLabel(u) {
-    return { s: "seconds", bytes: "bytes", ratio: "% of requests", cores: "CPU cores", "ms/s": "ms per s", "": "" }[u] ?? u;
+    // seconds and bytes carry their unit in each value (ms, s, MiB)
+    return { s: "", bytes: "", ratio: "%", cores: "cores", "ms/s": "ms per s", "": "" }[u] ?? u;
   }
   function lastValue(d) {
     for (let k = d.length - 1; k >= 0; k--) if (d[k] !== null && d[k] !== undefined) return d[k];
@@ -151,7 +156,7 @@
     name.append(el("small", "", "API"));
     parent.append(name);
     return [
-      new Chart(parent, "Requests", "req/s", [{ label: "req/s", line: "rps" }], { unitLabel: "per second" }),
+      new Chart(parent, "Requests", "req/s", [{ label: "req/s", line: "rps" }], { unitLabel: "per s" }),
       new Chart(parent, "Errors", "ratio", [{ label: "4xx", line: "err4xx", color: 1 }, { label: "5xx", line: "err5xx", color: 2 }]),
       new Chart(parent, "Latency", "s", [{ label: "p50", line: "p50" }, { label: "p95", line: "p95", color: 1 }, { label: "p99", line: "p99", color: 2 }]),
       new Chart(parent, "In progress", "", [{ label: "requests", line: "inprog", color: 4 }], { unitLabel: "requests" }),
@@ -162,18 +167,18 @@
     name.append(el("small", "", "runner method"));
     parent.append(name);
     return [
-      new Chart(parent, "Batch size (window)", "", [{ label: "> 1", line: "batch_gt1" }, { label: "batches", line: "batch_n", color: 3 }], { bars: true, unitLabel: "batches per size" }),
-      new Chart(parent, "Batch size and queue", "", [{ label: "mean batch", line: "batch_size_mean" }, { label: "queued", line: "queued", color: 1 }, { label: "in progress", line: "inprog", color: 4 }], { unitLabel: "items · calls" }),
-      new Chart(parent, "Queue wait vs batch", "s", [{ label: "wait p50", line: "qwait_p50" }, { label: "wait p99", line: "qwait_p99", color: 1 }, { label: "batch p50", line: "batch_p50", color: 3 }, { label: "batch p99", line: "batch_p99", color: 2 }]),
-      new Chart(parent, "Throughput", "", [{ label: "calls/s", line: "rps" }, { label: "batches/s", line: "batches_per_s", color: 3 }], { unitLabel: "per second" }),
-      new Chart(parent, "Shed and dispatch", "", [{ label: "shed", line: "shed", color: 2 }, { label: "full", line: "dispatch_full" }, { label: "cost", line: "dispatch_cost", color: 3 }, { label: "deadline", line: "dispatch_deadline", color: 1 }, { label: "drain", line: "dispatch_drain", color: 4 }], { unitLabel: "per second" }),
+      new Chart(parent, "Batch sizes, last 10 s", "", [{ label: "> 1", line: "batch_gt1" }, { label: "batches", line: "batch_n", color: 3 }], { bars: true, unitLabel: "batches" }),
+      new Chart(parent, "Batch size and queue", "", [{ label: "mean batch", line: "batch_size_mean" }, { label: "queued", line: "queued", color: 1 }, { label: "in progress", line: "inprog", color: 4 }], { unitLabel: "items" }),
+      new Chart(parent, "Queue wait vs batch", "s", [{ label: "wait p50", line: "qwait_p50" }, { label: "p99", line: "qwait_p99", color: 1 }, { label: "batch p50", line: "batch_p50", color: 3 }, { label: "p99", line: "batch_p99", color: 2 }]),
+      new Chart(parent, "Throughput", "", [{ label: "calls", line: "rps" }, { label: "batches", line: "batches_per_s", color: 3 }], { unitLabel: "per s" }),
+      new Chart(parent, "Shed, dispatch", "", [{ label: "shed", line: "shed", color: 2 }, { label: "full", line: "dispatch_full" }, { label: "cost", line: "dispatch_cost", color: 3 }, { label: "deadline", line: "dispatch_deadline", color: 1 }, { label: "drain", line: "dispatch_drain", color: 4 }], { unitLabel: "per s" }),
     ];
   }
   function runnerRow(parent, g) {
     const name = el("div", "name", g.name);
     name.append(el("small", "", "runner workers"));
     parent.append(name);
-    return [new Chart(parent, "Workers", "", [{ label: "busy", line: "workers_busy", color: 1 }, { label: "total", line: "workers", color: 0 }], { unitLabel: "workers" })];
+    return [new Chart(parent, "Workers", "", [{ label: "busy", line: "workers_busy", color: 1 }, { label: "total", line: "workers", color: 0 }])];
   }
   function processRow(parent, g) {
     const name = el("div", "name", "process");
@@ -181,7 +186,7 @@
     return [
       new Chart(parent, "CPU", "cores", [{ label: "used", line: "cpu" }]),
       new Chart(parent, "Resident memory", "bytes", [{ label: "RSS", line: "rss", color: 3 }]),
-      new Chart(parent, "Goroutines", "", [{ label: "goroutines", line: "goroutines", color: 4 }], { unitLabel: "count" }),
+      new Chart(parent, "Goroutines", "", [{ label: "now", line: "goroutines", color: 4 }]),
       new Chart(parent, "GC pauses", "ms/s", [{ label: "paused", line: "gc", color: 1 }]),
     ];
   }
