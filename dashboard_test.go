@@ -55,3 +55,15 @@ func TestDashboardRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestDashboardOnGRPCMetricsListener checks serve-grpc's metrics listener
+// serves the dashboard too, with the gRPC API families (api_name) charted.
+func TestDashboardOnGRPCMetricsListener(t *testing.T) {
+	srv, _, _ := startGRPC(t, kitchenSink(t), testConfig(t))
+	base := strings.TrimSuffix(strings.TrimSuffix(srv.MetricsURL(), "/metrics"), "/")
+	for _, p := range []string{"/dashboard", "/dashboard/data"} {
+		if resp := do(t, "GET", base+p, "", nil); resp.status != 200 {
+			t.Errorf("GET %s on the gRPC metrics listener: %d", p, resp.status)
+		}
+	}
+}
