@@ -579,7 +579,8 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 	}
 	size, want := cl, cl // the buffer's size; the most it may grow to
 	if cl < 0 {
-		size, want = 4<<10, limit+1 // one byte past the limit detects it
+		want = limit + 1 // one byte past the limit detects it
+		size = min(4<<10, want)
 	} else if cl > smallBody {
 		size = smallBody
 	}
