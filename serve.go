@@ -18,6 +18,7 @@ import (
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/connlimit"
 	"github.com/gobento/bento/internal/customreg"
+	"github.com/gobento/bento/internal/dashboard"
 	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/instrument"
 )
@@ -41,6 +42,7 @@ type runtime struct {
 	gather  prometheus.Gatherer // reg with the custom metrics' direct families
 	metrics *instrument.Set
 	env     *runtimeEnv
+	dash    *dashboard.Dashboard // nil when off
 	ready   atomic.Bool
 	started []runnerLifecycle
 }
@@ -92,6 +94,10 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	logBentoMLKeys(cfg, log)
 	rt := &runtime{svc: svc, cfg: cfg, log: log, reg: reg, gather: customreg.Gatherer(reg), metrics: set}
 	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log}
+	if cfg.APIServer.Dashboard.Enabled && cfg.APIServer.Metrics.Enabled {
+		rt.dash = dashboard.New(dashboard.Options{Gatherer: rt.gather,
+			APINamespace: cfg.APIServer.Metrics.Namespace, RunnerNamespace: cfg.Runners.Metrics.Namespace})
+	}
 	var errsList []error
 	for _, r := range svc.runners {
 		if err := r.prepare(rt.env); err != nil {
@@ -183,6 +189,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.rt.log.Info("shutting down", "server", s.kind)
 		err := s.shutdown(ctx)
 		err = errors.Join(err, s.rt.stopRunners(ctx))
+		if s.rt.dash != nil {
+			s.rt.dash.Close()
+		}
 		customreg.Detach(s.rt.reg)
 		s.stopErr = err
 	})
@@ -249,8 +258,12 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	metricsCfg := cfg.APIServer.Metrics
 	separateMetrics := metricsCfg.Enabled && metricsCfg.Port != nil
 	var gatherer prometheus.Gatherer
+	var dash http.Handler
 	if metricsCfg.Enabled && !separateMetrics {
 		gatherer = rt.gather
+		if rt.dash != nil {
+			dash = rt.dash
+		}
 	}
 	var maxConc int
 	if cfg.APIServer.Traffic.MaxConcurrency != nil {
@@ -274,6 +287,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		LingerBytes:     hc.LingerBytes,
 		Log:             rt.log,
 		Exemplars:       metricsCfg.Exemplars,
+		Dashboard:       dash,
 	})
 	if err != nil {
 		customreg.Detach(rt.reg)
@@ -365,6 +379,11 @@ func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.
 	mh := httpserver.MetricsHandler(rt.gather, rt.metrics, rt.log)
 	mux.Handle("/metrics", mh)
 	mux.Handle("/{$}", mh)
+	if rt.dash != nil {
+		for _, p := range []string{dashboard.PagePath, dashboard.JSPath, dashboard.CSSPath, dashboard.DataPath} {
+			mux.Handle(p, rt.dash)
+		}
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ConnState: trackIdle(ln)}
 	go srv.Serve(ln)

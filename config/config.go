@@ -33,6 +33,9 @@ type APIServer struct {
 	GRPC    GRPC    `yaml:"grpc"`
 	Traffic Traffic `yaml:"traffic"`
 	Metrics Metrics `yaml:"metrics"`
+	// Dashboard is the built-in live dashboard at /dashboard (gobento
+	// extension).
+	Dashboard Dashboard `yaml:"dashboard"`
 	// ShutdownTimeout is the grace period, in seconds, for draining in-flight
 	// requests at shutdown (gobento extension). Default 30; must be > 0.
 	ShutdownTimeout float64 `yaml:"shutdown_timeout"`
@@ -123,6 +126,13 @@ type GRPC struct {
 type GRPCMetrics struct {
 	Host string `yaml:"host"` // default "0.0.0.0"
 	Port int    `yaml:"port"` // default 3001
+}
+
+// Dashboard is api_server.dashboard: the live dashboard page at /dashboard,
+// served where /metrics is (the API port, or the separate metrics listener)
+// and only when the metrics are enabled.
+type Dashboard struct {
+	Enabled bool `yaml:"enabled"` // serve /dashboard; default true
 }
 
 // GRPCReflection is api_server.grpc.reflection.
@@ -246,6 +256,7 @@ func Default() *Config {
 			},
 			Traffic:         Traffic{Timeout: 60},
 			Metrics:         Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()}},
+			Dashboard:       Dashboard{Enabled: true},
 			ShutdownTimeout: 30,
 			Logging:         defaultAPILogging(),
 			SSL:             defaultSSL(),

@@ -125,6 +125,7 @@ func TestDefault(t *testing.T) {
 		{"grpc.maximum_concurrent_rpcs", c.APIServer.GRPC.MaximumConcurrentRPCs, (*int)(nil)},
 		{"traffic", c.APIServer.Traffic, config.Traffic{Timeout: 60}},
 		{"metrics.enabled", c.APIServer.Metrics.Enabled, true},
+		{"dashboard.enabled", c.APIServer.Dashboard.Enabled, true},
 		{"metrics.namespace", c.APIServer.Metrics.Namespace, "bentoml_api_server"},
 		{"metrics.duration", c.APIServer.Metrics.Duration, config.Duration{Buckets: defaultBuckets}},
 		{"metrics.host", c.APIServer.Metrics.Host, (*string)(nil)},
@@ -232,6 +233,7 @@ api_server:
     maximum_concurrent_rpcs: 64
   traffic: {timeout: 2.5, max_concurrency: 32}
   metrics: {enabled: false, namespace: "my:ns_1", host: 127.0.0.1, port: 9090}
+  dashboard: {enabled: false}
   shutdown_timeout: 5
 runners:
   batching: {enabled: false, max_batch_size: 8, max_latency_ms: 250}

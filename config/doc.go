@@ -130,6 +130,7 @@
 //	api_server.metrics.host                    null     address of a separate metrics listener; needs port [gobento]
 //	api_server.metrics.port                    null     if set, /metrics is served only on this port, not on the API port [gobento]
 //	api_server.metrics.exemplars               false    attach the request id as an exemplar to API latency and counts (OpenMetrics scrapes) [gobento]
+//	api_server.dashboard.enabled               true     live dashboard at /dashboard, served where /metrics is (needs metrics enabled) [gobento]
 //
 //	api_server.shutdown_timeout                30       grace period for in-flight requests at shutdown, > 0 [gobento]
 //
