@@ -310,7 +310,7 @@ func (b *bench) httpPairs(ctx context.Context) error {
 	}
 	if o.want("metrics") {
 		off, err := start("gobento-echo-nometrics", b.echoBin, []string{"serve-http", "--host", "127.0.0.1"},
-			[]string{"BENTOML_CONFIG_OPTIONS=api_server.metrics.enabled=false"}, httpReady("/readyz"))
+			[]string{withUserOptions("api_server.metrics.enabled=false")}, httpReady("/readyz"))
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
@@ -329,7 +329,7 @@ func (b *bench) httpPairs(ctx context.Context) error {
 			return err
 		}
 		g, err := start("gobento-echo-grpc", b.echoBin, []string{"serve-grpc", "--host", "127.0.0.1"},
-			[]string{fmt.Sprintf("BENTOML_CONFIG_OPTIONS=api_server.grpc.metrics.host=127.0.0.1 api_server.grpc.metrics.port=%d", mport)},
+			[]string{withUserOptions(fmt.Sprintf("api_server.grpc.metrics.host=127.0.0.1 api_server.grpc.metrics.port=%d", mport))},
 			grpcReady("echo", "ready"))
 		if err != nil {
 			return errors.Join(append(errs, err)...)
@@ -353,4 +353,11 @@ func (b *bench) httpPairs(ctx context.Context) error {
 			side{label: "bare grpc-go", srv: bg, conc: o.grpcConc, factory: fb}, ca, cb)
 	}
 	return errors.Join(errs...)
+}
+
+// withUserOptions is a BENTOML_CONFIG_OPTIONS entry for a server's own
+// options after the ones the bench was started with (which every gobento
+// server inherits), e.g. BENTOML_CONFIG_OPTIONS=api_server.logging.access.enabled=false.
+func withUserOptions(opts string) string {
+	return "BENTOML_CONFIG_OPTIONS=" + strings.TrimSpace(os.Getenv("BENTOML_CONFIG_OPTIONS")+" "+opts)
 }
