@@ -4,11 +4,17 @@ BIN      := $(CURDIR)/.bin
 PKGS     := ./...
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: test vet fmt-check staticcheck unit e2e bench bench-quick fuzz soak proto proto-check tools
+.PHONY: test vet fmt-check staticcheck unit e2e bench bench-quick fuzz soak proto proto-check tools onnxruntime
 
 ## test: everything CI checks: formatting, vet, staticcheck (when installed), unit + integration
-## tests with -race, the 30 s soak, and the Prometheus e2e test when `prometheus` is installed
-test: fmt-check vet staticcheck unit
+## tests with -race, the 30 s soak, and the Prometheus e2e test when `prometheus` is installed.
+## It fetches the ONNX Runtime library first, so the ONNX tests always run.
+test: onnxruntime fmt-check vet staticcheck unit
+
+## onnxruntime: fetch libonnxruntime.so (ONNX Runtime 1.30.0, from the npm package
+## onnxruntime-node via `npm pack`) once into .cache/onnxruntime/, where the onnx package finds it
+onnxruntime:
+	@bash tools/onnxruntime.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^internal/pb/')); \
