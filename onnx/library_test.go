@@ -64,7 +64,7 @@ func TestMissingLibrary(t *testing.T) {
 		os.Exit(4)
 	}
 	for name, lib := range map[string]string{
-		"no such file": filepath.Join(t.TempDir(), "libonnxruntime.so"),
+		"no such file":  filepath.Join(t.TempDir(), "libonnxruntime.so"),
 		"not a library": filepath.Join("testdata", "corrupt.onnx"),
 	} {
 		t.Run(name, func(t *testing.T) {
