@@ -89,4 +89,3 @@ func (m *MNIST) PredictBatch(ctx context.Context, batch [][]float32) ([]Predicti
 	}
 	return out, nil
 }
-
