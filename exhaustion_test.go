@@ -302,7 +302,6 @@ func TestExhaustDeclaredBodies(t *testing.T) {
 // out with 429.
 func TestExhaustSlowUploadsHoldNoSlot(t *testing.T) {
 	p := startExample(t, "iris_classifier", false, "api_server.traffic.max_concurrency=20")
-	var conns []net.Conn
 	for range 50 {
 		c, err := net.Dial("tcp", p.addr)
 		if err != nil {
@@ -310,7 +309,6 @@ func TestExhaustSlowUploadsHoldNoSlot(t *testing.T) {
 		}
 		defer c.Close()
 		c.Write([]byte("POST /classify HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n"))
-		conns = append(conns, c)
 	}
 	l := startLegit(p.addr, 4)
 	time.Sleep(2 * time.Second)
