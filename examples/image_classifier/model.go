@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"image"
-	"image/color"
 	"math"
 )
 
@@ -80,8 +79,8 @@ func Preprocess(img image.Image) []float32 {
 		}
 	}
 	lo, hi := gray[0], gray[0]
-	for _, v := range gray {
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	for _, v := range gray { // the values are finite: plain comparisons, not math.Min/Max
+		lo, hi = min(lo, v), max(hi, v)
 	}
 	if hi-lo < 1 {
 		return out
@@ -143,18 +142,45 @@ func Preprocess(img image.Image) []float32 {
 }
 
 // toGray converts img to row-major luminance values on the 0..255 scale, compositing
-// translucent pixels over a white background.
+// translucent pixels over a white background. The common decoded types (RGBA, NRGBA, Gray,
+// Paletted) are read directly, without boxing each pixel in an interface.
 func toGray(img image.Image) ([]float64, int, int) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	gray := make([]float64, w*h)
+	var at func(x, y int) (r, g, bl, a uint32)
+	switch m := img.(type) {
+	case *image.RGBA:
+		at = func(x, y int) (uint32, uint32, uint32, uint32) { return m.RGBAAt(x, y).RGBA() }
+	case *image.NRGBA:
+		at = func(x, y int) (uint32, uint32, uint32, uint32) { return m.NRGBAAt(x, y).RGBA() }
+	case *image.Gray:
+		at = func(x, y int) (uint32, uint32, uint32, uint32) { return m.GrayAt(x, y).RGBA() }
+	case *image.Paletted:
+		palette := make([][4]uint32, len(m.Palette))
+		for i, c := range m.Palette {
+			r, g, bl, a := c.RGBA()
+			palette[i] = [4]uint32{r, g, bl, a}
+		}
+		at = func(x, y int) (uint32, uint32, uint32, uint32) {
+			if i := int(m.ColorIndexAt(x, y)); i < len(palette) {
+				p := palette[i]
+				return p[0], p[1], p[2], p[3]
+			}
+			return 0, 0, 0, 0xffff // out-of-palette index: opaque black, as image.Paletted.At
+		}
+	default:
+		at = func(x, y int) (uint32, uint32, uint32, uint32) { return img.At(x, y).RGBA() }
+	}
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			// Premultiplied colour over white: c + (1-a)·white.
+			r, g, bl, a := at(b.Min.X+x, b.Min.Y+y)
+			// Premultiplied colour over white: c + (1-a)·white, then the luminance of
+			// color.Gray16Model (JFIF coefficients) on the 16-bit values.
 			white := uint32(0xffff) - a
-			c := color.RGBA64{R: uint16(r + white), G: uint16(g + white), B: uint16(bl + white), A: 0xffff}
-			gray[y*w+x] = float64(color.Gray16Model.Convert(c).(color.Gray16).Y) / 257
+			r, g, bl = r+white, g+white, bl+white
+			lum := (19595*r + 38470*g + 7471*bl + 1<<15) >> 16
+			gray[y*w+x] = float64(uint16(lum)) / 257
 		}
 	}
 	return gray, w, h

@@ -492,3 +492,32 @@ func TestPreprocessRealDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestToGrayFastPaths checks that the direct pixel readers give exactly what the generic
+// image.Image path gives, for every image type they handle.
+func TestToGrayFastPaths(t *testing.T) {
+	src := drawDigit(3, 40, 30, -30, -40, 5, color.RGBA{R: 200, G: 40, B: 90, A: 200}, color.Transparent)
+	nrgba := image.NewNRGBA(src.Bounds())
+	gray := image.NewGray(src.Bounds())
+	pal := image.NewPaletted(src.Bounds(), color.Palette{color.Black, color.White, color.RGBA{R: 200, A: 255}})
+	for _, dst := range []draw.Image{nrgba, gray, pal} {
+		draw.Draw(dst, dst.Bounds(), src, image.Point{}, draw.Src)
+	}
+	for _, img := range []image.Image{src, nrgba, gray, pal, src.SubImage(image.Rect(5, 5, 30, 25))} {
+		t.Run(fmt.Sprintf("%T", img), func(t *testing.T) {
+			got, w, h := toGray(img)
+			want, _, _ := toGray(opaqueWrapper{img})
+			if len(got) != w*h || len(got) != len(want) {
+				t.Fatalf("len %d, %d×%d, want %d", len(got), w, h, len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("pixel %d: %v, generic path %v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// opaqueWrapper hides the concrete image type, forcing toGray's generic path.
+type opaqueWrapper struct{ image.Image }
