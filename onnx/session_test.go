@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -213,5 +215,31 @@ func TestNewTensor(t *testing.T) {
 	z, err := onnx.Zeros(onnx.Bool, 2, 2)
 	if err != nil || z.Type() != onnx.Bool || z.Len() != 4 {
 		t.Errorf("Zeros: %v %v", z, err)
+	}
+}
+
+func TestProfiling(t *testing.T) {
+	m, err := onnx.ReadModel(filepath.Join("testdata", "identity_float32.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := filepath.Join(t.TempDir(), "trace")
+	s, err := m.NewSession(&onnx.Options{ProfilePrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.Run(context.Background(), mustTensor(t, []float32{1, 2, 3}, 1, 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	files, _ := filepath.Glob(prefix + "*.json")
+	if len(files) != 1 {
+		t.Fatalf("profile files %q", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	if n := len(regexp.MustCompile(`"name"\s*:\s*"model_run"`).FindAllIndex(b, -1)); n != 3 {
+		t.Errorf("%d model_run events in %s, want 3:\n%.400s", n, files[0], b)
 	}
 }
