@@ -44,6 +44,10 @@ type onnxResult struct {
 	ORTRunP50us   float64 `json:"ort_model_run_p50_us"`
 	ORTRunMeanUs  float64 `json:"ort_model_run_mean_us"`
 	RunRatio      float64 `json:"ratio_go_to_ort_p50"`
+	// Go Run without the profiler, to compare with an outside timing
+	// (bench/ort_python_timing.py).
+	PlainRunP50us  float64 `json:"go_run_no_profiler_p50_us"`
+	PlainRunMeanUs float64 `json:"go_run_no_profiler_mean_us"`
 	// Batching: the runner's items/s with batching vs every call alone.
 	BatchConc    int        `json:"batch_callers"`
 	Batching     []batchRow `json:"batching"`
@@ -371,6 +375,23 @@ func (b *bench) onnxRunVsORT(path string, res *onnxResult) error {
 	res.GoRunP50us, res.GoRunMeanUs = median(wall), mean(wall)
 	res.ORTRunP50us, res.ORTRunMeanUs = median(ort), mean(ort)
 	res.RunRatio = res.GoRunP50us / res.ORTRunP50us
+
+	plain, err := m.NewSession(&onnx.Options{IntraOpThreads: 1, InterOpThreads: 1})
+	if err != nil {
+		return err
+	}
+	defer plain.Close()
+	wall = wall[:0]
+	for i := range iters + warm {
+		t0 := time.Now()
+		if _, err := plain.Run(context.Background(), x); err != nil {
+			return err
+		}
+		if i >= warm {
+			wall = append(wall, float64(time.Since(t0).Nanoseconds())/1e3)
+		}
+	}
+	res.PlainRunP50us, res.PlainRunMeanUs = median(wall), mean(wall)
 	b.logf("onnx: Run p50 %.1f µs, ONNX Runtime model_run p50 %.1f µs (ratio %.3f)", res.GoRunP50us, res.ORTRunP50us, res.RunRatio)
 	return nil
 }
@@ -459,7 +480,8 @@ func (r *onnxResult) writeMarkdown(p func(string, ...any)) {
 			"the Go side is the wall time of `Session.Run` (tensor creation, cgo call, output copy); ONNX Runtime's own time is the `model_run` "+
 			"event its profiler records inside the C++ `Run` for the same runs.\n\n", r.RunIterations)
 		p("| Measure | p50 µs | mean µs |\n|---|---:|---:|\n")
-		p("| Go `Session.Run` | %.1f | %.1f |\n| ONNX Runtime `model_run` | %.1f | %.1f |\n\n", r.GoRunP50us, r.GoRunMeanUs, r.ORTRunP50us, r.ORTRunMeanUs)
+		p("| Go `Session.Run` (profiler on) | %.1f | %.1f |\n| ONNX Runtime `model_run` (profiler on, same runs) | %.1f | %.1f |\n", r.GoRunP50us, r.GoRunMeanUs, r.ORTRunP50us, r.ORTRunMeanUs)
+		p("| Go `Session.Run`, profiler off (compare with `python bench/ort_python_timing.py`) | %.1f | %.1f |\n\n", r.PlainRunP50us, r.PlainRunMeanUs)
 	}
 	p("| Check | measured | target | verdict |\n|---|---:|---|---|\n")
 	if r.RunIterations > 0 {
