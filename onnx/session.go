@@ -77,9 +77,9 @@ func (o *Options) provider() string {
 }
 
 // Session is one ONNX Runtime session of a [Model]. Run and RunBatch may be
-// called concurrently (ONNX Runtime serializes nothing, sessions are
+// called from several goroutines at once (ONNX Runtime sessions are
 // thread-safe), though a runner gives each worker its own session. Close
-// releases the native memory.
+// releases the native memory; it must not run concurrently with a call.
 type Session struct {
 	model    *Model
 	provider string
