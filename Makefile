@@ -3,13 +3,15 @@ GO       ?= go
 BIN      := $(CURDIR)/.bin
 PKGS     := ./...
 STATICCHECK_VERSION := v0.8.2
+GRPCURL_VERSION     := v1.9.4
 
-.PHONY: test vet fmt-check staticcheck unit e2e bench bench-quick fuzz soak proto proto-check tools onnxruntime
+.PHONY: test vet fmt-check staticcheck unit exhaust e2e bench bench-quick fuzz soak proto proto-check tools onnxruntime
 
 ## test: everything CI checks: formatting, vet, staticcheck (when installed), unit + integration
-## tests with -race, the 30 s soak, and the Prometheus e2e test when `prometheus` is installed.
-## It fetches the ONNX Runtime library first, so the ONNX tests always run.
-test: onnxruntime fmt-check vet staticcheck unit
+## tests with -race, the 30 s soak, the Prometheus e2e test when `prometheus` is installed, and
+## the exhaustion attacks once more without -race. It fetches the ONNX Runtime library first, so
+## the ONNX tests always run.
+test: onnxruntime fmt-check vet staticcheck unit exhaust
 
 ## onnxruntime: fetch libonnxruntime.so (ONNX Runtime 1.30.0, from the npm package
 ## onnxruntime-node via `npm pack`) once into .cache/onnxruntime/, where the onnx package finds it
@@ -31,9 +33,16 @@ staticcheck:
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
+## exhaust: the resource-exhaustion attacks again without the race detector,
+## where the legitimate clients' p99 bound (100 ms) is meaningful
+exhaust:
+	$(GO) test -count=1 -timeout 5m -run 'TestExhaust|TestOverLimitUploadSees413|TestConnectionCap|TestGRPCRefusedCallsCounted' .
+
 ## tools: install pinned developer tools into .bin/
 tools:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@# grpcurl runs the README's gRPC commands in TestDocsCommands, which skips them without it
+	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
 ## proto: regenerate internal/pb from proto/ (needs protoc; installs the pinned Go plugins into .bin/)
 proto:

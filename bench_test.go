@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,8 +130,12 @@ func TestRequestPathAllocationBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-			path, addr, len(body), body)
+		ct := "text/plain"
+		if strings.Contains(path, "json") {
+			ct = "application/json"
+		}
+		req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+			path, addr, ct, len(body), body)
 		br := bufio.NewReaderSize(conn, 16<<10)
 		buf := make([]byte, 4096)
 		exchange := func(n int) {

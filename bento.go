@@ -35,12 +35,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -66,7 +69,7 @@ func Main(svc *Service) {
 // running server gracefully, like SIGTERM.
 func Execute(ctx context.Context, svc *Service, args []string, stdout, stderr io.Writer) error {
 	root := &cobra.Command{
-		Use:           "service",
+		Use:           programName(),
 		Short:         fmt.Sprintf("Serve the %q gobento service", svc.Name()),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -75,8 +78,19 @@ func Execute(ctx context.Context, svc *Service, args []string, stdout, stderr io
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serveHTTPCommand(ctx, svc, stderr), serveGRPCCommand(ctx, svc, stderr),
-		openAPICommand(svc, stdout), configCommand(stdout))
+		openAPICommand(svc, stdout), configCommand(svc, stdout))
 	return root.ExecuteContext(ctx)
+}
+
+// programName is the name the user runs the program by ("iris_classifier"
+// for ./iris_classifier and for go run ./examples/iris_classifier), shown
+// in usage lines.
+func programName() string {
+	name := filepath.Base(os.Args[0])
+	if name == "." || name == string(filepath.Separator) || name == "" {
+		return "service"
+	}
+	return strings.TrimSuffix(name, ".exe")
 }
 
 // commonFlags are the flags every serving command shares.
@@ -93,7 +107,7 @@ func (f *commonFlags) register(cmd *cobra.Command) {
 func (f *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error (optionally with an offset such as warn+2): %w", f.logLevel, err)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
@@ -108,7 +122,7 @@ type serveSpec struct {
 	// flags registers the command's own flags; apply copies those the user
 	// set into cfg (flags beat the file and BENTOML_CONFIG_OPTIONS).
 	flags func(fs *pflag.FlagSet)
-	apply func(fs *pflag.FlagSet, cfg *config.Config)
+	apply func(fs *pflag.FlagSet, cfg *config.Config) error
 	start func(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (*Server, error)
 	// started logs the start-up line.
 	started func(log *slog.Logger, svc *Service, srv *Server, cfg *config.Config)
@@ -131,7 +145,9 @@ func serveCommand(ctx context.Context, svc *Service, stderr io.Writer, sp serveS
 			if err != nil {
 				return err
 			}
-			sp.apply(cmd.Flags(), cfg)
+			if err := sp.apply(cmd.Flags(), cfg); err != nil {
+				return err
+			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -160,26 +176,59 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.http.host)")
 			fs.IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.http.port)")
-			fs.Float64Var(&timeout, "timeout", 60, "request timeout in seconds for the API server and runners (config api_server.traffic.timeout)")
+			fs.Float64Var(&timeout, "timeout", 60, timeoutFlagUsage)
 		},
-		apply: func(fs *pflag.FlagSet, cfg *config.Config) {
+		apply: func(fs *pflag.FlagSet, cfg *config.Config) error {
 			if fs.Changed("host") {
 				cfg.APIServer.HTTP.Host = host
 			}
 			if fs.Changed("port") {
+				if err := checkPortFlag(port); err != nil {
+					return err
+				}
 				cfg.APIServer.HTTP.Port = port
 			}
 			if fs.Changed("timeout") {
-				cfg.APIServer.Traffic.Timeout = timeout
-				cfg.Runners.Traffic.Timeout = timeout
+				if err := setTimeoutFlag(cfg, timeout); err != nil {
+					return err
+				}
 			}
+			return nil
 		},
 		start: StartHTTP,
 		started: func(log *slog.Logger, svc *Service, srv *Server, _ *config.Config) {
+			attrs := []any{"url", displayURL(srv.Addr(), "/")}
+			if u := srv.MetricsURL(); u != "" {
+				attrs = append(attrs, "metrics", u)
+			}
 			log.Info(fmt.Sprintf("Starting production HTTP BentoServer %q listening on %s (Press CTRL+C to quit)",
-				svc.Name(), displayURL(srv.Addr(), "")), "metrics", srv.MetricsURL())
+				svc.Name(), srv.Addr()), attrs...)
 		},
 	})
+}
+
+// timeoutFlagUsage is the help of --timeout, shared by serve-http and config.
+const timeoutFlagUsage = "request timeout in seconds for the API server and runners (config api_server.traffic.timeout)"
+
+// setTimeoutFlag applies --timeout, after checking it, as serve-http does.
+func setTimeoutFlag(cfg *config.Config, timeout float64) error {
+	if !(timeout > 0) || math.IsInf(timeout, 0) {
+		return fmt.Errorf("--timeout %v: want a number of seconds > 0", timeout)
+	}
+	cfg.APIServer.Traffic.Timeout = timeout
+	cfg.Runners.Traffic.Timeout = timeout
+	cfg.MarkSet("api_server.traffic.timeout", "flag --timeout")
+	cfg.MarkSet("runners.traffic.timeout", "flag --timeout")
+	return nil
+}
+
+// checkPortFlag rejects a --port out of range with the flag's name (the
+// configuration check would name api_server.*.port instead).
+func checkPortFlag(port int) error {
+	if port < 0 || port > 65535 {
+		return fmt.Errorf("--port %d: want a port between 0 and 65535", port)
+	}
+	return nil
 }
 
 // waitAndShutdown serves until ctx ends or the server fails, then drains
@@ -208,15 +257,25 @@ func waitAndShutdown(ctx context.Context, srv *Server, cfg *config.Config, log *
 func openAPICommand(svc *Service, stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "openapi",
-		Short: "Print the OpenAPI 3 document of the service",
+		Short: "Print the OpenAPI 3 document of the service, as serve-http serves it at /docs.json",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := svc.Validate(); err != nil {
 				return err
 			}
+			cfg, err := loadConfig("")
+			if err != nil {
+				return err
+			}
+			// Describe the paths serve-http serves at /docs.json: /metrics
+			// is among them unless metrics are off or on their own port.
+			var gatherer prometheus.Gatherer
+			if m := cfg.APIServer.Metrics; m.Enabled && m.Port == nil {
+				gatherer = prometheus.Gatherers{}
+			}
 			doc, err := httpserver.OpenAPI(httpserver.Options{
 				ServiceName: svc.Name(), ServiceVersion: svc.Version(), ServiceDoc: svc.doc,
-				Endpoints: svc.endpoints(),
+				Endpoints: svc.endpoints(), Gatherer: gatherer,
 			})
 			if err != nil {
 				return err
@@ -227,25 +286,40 @@ func openAPICommand(svc *Service, stdout io.Writer) *cobra.Command {
 	}
 }
 
-func configCommand(stdout io.Writer) *cobra.Command {
-	var file string
-	cmd := &cobra.Command{
+func configCommand(svc *Service, stdout io.Writer) *cobra.Command {
+	var (
+		file    string
+		timeout float64
+	)
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
 		Use:   "config",
-		Short: "Print the effective configuration (defaults, file, BENTOML_CONFIG_OPTIONS) as YAML",
+		Short: "Print the configuration (defaults, file, BENTOML_CONFIG_OPTIONS) as YAML, then the values each runner and method runs with and where they come from",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			cfg, err := loadConfig(file)
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("timeout") {
+				if err := setTimeoutFlag(cfg, timeout); err != nil {
+					return err
+				}
+			}
+			if err := errors.Join(svc.Validate(), cfg.CheckRunners(svc.runnerNames())); err != nil {
+				return err
+			}
 			b, err := cfg.YAML()
 			if err != nil {
 				return err
 			}
-			_, err = io.WriteString(stdout, strings.TrimRight(string(b), "\n")+"\n")
-			return err
+			if _, err := io.WriteString(stdout, strings.TrimRight(string(b), "\n")+"\n"); err != nil {
+				return err
+			}
+			return writeRunnerSettings(stdout, svc.Name(), svc.runnerSettings(cfg))
 		},
 	}
 	cmd.Flags().StringVar(&file, "config", "", "configuration file (.yaml); default: $BENTOML_CONFIG")
+	cmd.Flags().Float64Var(&timeout, "timeout", 60, timeoutFlagUsage+"; shows what serve-http --timeout would run with")
 	return cmd
 }

@@ -43,7 +43,7 @@ func dialH2(t *testing.T, addr string) *h2conn {
 	h := &h2conn{c: c, fr: http2.NewFramer(c, c), done: make(chan struct{})}
 	c.Write([]byte(http2.ClientPreface))
 	h.fr.WriteSettings()
-	go func() { // read (and ack) until the connection ends
+	go func() { // read until the connection ends (only the test writes)
 		defer close(h.done)
 		for {
 			f, err := h.fr.ReadFrame()
@@ -51,15 +51,11 @@ func dialH2(t *testing.T, addr string) *h2conn {
 				return
 			}
 			h.mu.Lock()
-			switch f := f.(type) {
+			switch f.(type) {
 			case *http2.RSTStreamFrame:
 				h.resets++
 			case *http2.GoAwayFrame:
 				h.goaway = true
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					h.fr.WriteSettingsAck()
-				}
 			}
 			h.mu.Unlock()
 		}
@@ -124,12 +120,13 @@ func legitGRPC(t *testing.T, addr string) *legit {
 // Attack 2a: one connection opening 20 000 streams that never send their
 // message used to cost a goroutine each, forever. Now a connection runs at
 // most 100 streams (grpc-go refuses the others and stops reading the
-// connection until one ends), and each ends after traffic.timeout.
+// connection until one ends), and no stream outlives its connection's
+// max_connection_age plus traffic.timeout.
 // Attack 2b: HPACK amplification, one 3.9 KB header referenced thousands
 // of times, used to decode to gigabytes; decoding now stops at 16 KiB per
 // header list and the stream is reset.
 func TestExhaustGRPCStreams(t *testing.T) {
-	p := startExample(t, "iris_classifier", true, "api_server.traffic.timeout=2")
+	p := startExample(t, "iris_classifier", true, "api_server.traffic.timeout=1", "api_server.grpc.max_connection_age=2")
 	base := grpcGoroutines(t, p.metrics)
 	l := legitGRPC(t, p.addr)
 
@@ -174,8 +171,9 @@ func TestExhaustGRPCStreams(t *testing.T) {
 		t.Errorf("%d of %d oversized header lists were reset", resets, sentAmp)
 	}
 
-	// The flood's streams end after traffic.timeout (2 s).
-	time.Sleep(2500 * time.Millisecond)
+	// The flood's streams end with their connection, at most
+	// max_connection_age (2 s, +10% jitter) + traffic.timeout (1 s) in.
+	time.Sleep(3500 * time.Millisecond)
 	if after := grpcGoroutines(t, p.metrics); after > base+150 {
 		t.Errorf("goroutines %v after the timeout, %v before", after, base)
 	}
@@ -185,8 +183,9 @@ func TestExhaustGRPCStreams(t *testing.T) {
 
 // Calls that grpc-go refuses before the API runs are counted under
 // api_name "<unmatched>" with the status the client got: a message over
-// the limit (RESOURCE_EXHAUSTED: 429) and a message that does not unmarshal
-// (grpc-go answers INTERNAL: 500).
+// the limit (RESOURCE_EXHAUSTED: 429), a message that does not unmarshal
+// (grpc-go answers INTERNAL: 500) and a call whose deadline passed before
+// it started (DEADLINE_EXCEEDED: 504).
 func TestGRPCRefusedCallsCounted(t *testing.T) {
 	svc := bento.NewService("refused")
 	bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
@@ -208,8 +207,16 @@ func TestGRPCRefusedCallsCounted(t *testing.T) {
 	if status.Code(err) != codes.Internal {
 		t.Fatalf("malformed message: %v, want INTERNAL", err)
 	}
+	// A call whose own deadline (grpc-timeout) has passed when its headers
+	// arrive: grpc-go would refuse it before any handler.
+	h := dialH2(t, srv.Addr().String())
+	var extra bytes.Buffer
+	hpack.NewEncoder(&extra).WriteField(hpack.HeaderField{Name: "grpc-timeout", Value: "1n"})
+	h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: callHeaders(extra.Bytes()), EndHeaders: true})
+	time.Sleep(200 * time.Millisecond)
+
 	fams := relSettledScrape(t, srv.MetricsURL())
-	for code, want := range map[string]float64{"429": 1, "500": 1} {
+	for code, want := range map[string]float64{"429": 1, "500": 1, "504": 1} {
 		got, _ := sample(fams, "bentoml_api_server_request_total", map[string]string{"api_name": "<unmatched>", "http_response_code": code})
 		if got != want {
 			t.Errorf("request_total{api_name=<unmatched>,code=%s} = %v, want %v", code, got, want)
@@ -230,3 +237,24 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 func (rawCodec) Name() string { return "proto" }
+
+// A connection that sends the HTTP/2 preface and nothing else is closed
+// with GOAWAY after the idle timeout (api_server.http.idle_timeout).
+func TestGRPCIdleConnectionExpires(t *testing.T) {
+	svc := bento.NewService("idle")
+	bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
+	cfg := testConfig(t)
+	cfg.APIServer.HTTP.IdleTimeout = 1
+	srv, _ := relStartGRPC(t, svc, cfg)
+	h := dialH2(t, srv.Addr().String())
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("an idle connection was still open after 10 s")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.goaway {
+		t.Error("the idle connection was closed without GOAWAY")
+	}
+}

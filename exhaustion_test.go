@@ -26,7 +26,9 @@ import (
 // /classify, and each test asserts:
 //
 //   - the server's peak RSS (VmHWM) stays under exhaustRSSBound;
-//   - every legitimate request succeeds, with p99 under exhaustP99;
+//   - every legitimate request succeeds, with p99 under exhaustP99 (not
+//     checked under the race detector, which slows the measuring clients
+//     several times over; `make exhaust` runs the suite without it);
 //   - the server's metrics count what really happened to the attack's
 //     requests.
 const (
@@ -215,6 +217,12 @@ func (l *legit) finish(t *testing.T) {
 	}
 	p99 := percentile(l.lat, 99)
 	t.Logf("legitimate requests: %d ok, p50 %v, p99 %v", len(l.lat), percentile(l.lat, 50), p99)
+	if raceDetector {
+		// The clients measuring it run under the race detector, several
+		// times slower than the server they measure: the bound is checked
+		// by `make exhaust`, which runs the suite without it.
+		return
+	}
 	if p99 > exhaustP99 {
 		t.Errorf("legitimate p99 %v during the attack, want < %v", p99, exhaustP99)
 	}
@@ -508,6 +516,23 @@ func TestConnectionCap(t *testing.T) {
 	}
 	for _, c := range busy {
 		c.Close()
+	}
+	// The server sees the closes as it reads the bodies: wait for room.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c, err := net.Dial("tcp", p.addr)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(time.Second))
+			c.Write([]byte("GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+			_, err = http.ReadResponse(bufio.NewReader(c), nil)
+			c.Close()
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room for a connection 5 s after the busy ones closed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	fams := relSettledScrape(t, p.metrics)
 	for name, want := range map[string]float64{"gobento_connections_limit": 20} {

@@ -204,6 +204,9 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		customreg.Detach(rt.reg)
 		return nil, err
 	}
+	if err := grpcPortsCollide(cfg); err != nil {
+		return fail(err)
+	}
 	var maxConc int
 	if cfg.APIServer.Traffic.MaxConcurrency != nil {
 		maxConc = *cfg.APIServer.Traffic.MaxConcurrency
@@ -231,6 +234,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		MaxHeaderListSize:    gc.MaxHeaderListSize,
 		IdleTimeout:          seconds(cfg.APIServer.HTTP.IdleTimeout),
 		HandshakeTimeout:     seconds(cfg.APIServer.HTTP.ReadHeaderTimeout),
+		MaxConnectionAge:     seconds(gc.MaxConnectionAge),
 		MaxConcurrency:       maxConc,
 		Timeout:              seconds(cfg.APIServer.Traffic.Timeout),
 		Log:                  rt.log,
@@ -248,7 +252,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		metricsSrv, s.metricsURL, err = rt.serveMetrics(gc.Metrics.Host, gc.Metrics.Port, "/")
 		if err != nil {
 			ln.Close()
-			return fail(err)
+			return fail(metricsListenError("api_server.grpc.metrics", err))
 		}
 	}
 	if err := s.launch(ctx, func() error { return gs.Serve(ln) }, grpc.ErrServerStopped, gs.Stop, metricsSrv); err != nil {
@@ -256,6 +260,19 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	}
 	gs.SetReady()
 	return s, nil
+}
+
+// grpcPortsCollide reports a gRPC port equal to the metrics listener's,
+// which would otherwise fail as a bare "address already in use" on a free
+// port: serve-grpc binds both.
+func grpcPortsCollide(cfg *config.Config) error {
+	gc := cfg.APIServer.GRPC
+	if !cfg.APIServer.Metrics.Enabled || gc.Port == 0 || gc.Port != gc.Metrics.Port {
+		return nil
+	}
+	return fmt.Errorf("bento: api_server.grpc.port and api_server.grpc.metrics.port are both %d: "+
+		"serve-grpc serves its metrics on a separate listener, which needs another port "+
+		"(choose another --port, or set api_server.grpc.metrics.port)", gc.Port)
 }
 
 func serveGRPCCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobra.Command {
@@ -274,11 +291,14 @@ func serveGRPCCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 			fs.BoolVar(&reflection, "enable-reflection", false, "enable gRPC server reflection (config api_server.grpc.reflection.enabled)")
 			fs.Uint32Var(&streams, "max-concurrent-streams", 0, "maximum concurrent streams per connection (config api_server.grpc.max_concurrent_streams)")
 		},
-		apply: func(fs *pflag.FlagSet, cfg *config.Config) {
+		apply: func(fs *pflag.FlagSet, cfg *config.Config) error {
 			if fs.Changed("host") {
 				cfg.APIServer.GRPC.Host = host
 			}
 			if fs.Changed("port") {
+				if err := checkPortFlag(port); err != nil {
+					return err
+				}
 				cfg.APIServer.GRPC.Port = port
 			}
 			if fs.Changed("enable-reflection") {
@@ -287,11 +307,17 @@ func serveGRPCCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 			if fs.Changed("max-concurrent-streams") {
 				cfg.APIServer.GRPC.MaxConcurrentStreams = &streams
 			}
+			return nil
 		},
 		start: StartGRPC,
 		started: func(log *slog.Logger, svc *Service, srv *Server, cfg *config.Config) {
+			var attrs []any
+			if u := srv.MetricsURL(); u != "" {
+				attrs = append(attrs, "metrics", u)
+			}
+			attrs = append(attrs, "reflection", cfg.APIServer.GRPC.Reflection.Enabled)
 			log.Info(fmt.Sprintf("Starting production gRPC BentoServer %q listening on %s (Press CTRL+C to quit)",
-				svc.Name(), srv.Addr().String()), "metrics", srv.MetricsURL(), "reflection", cfg.APIServer.GRPC.Reflection.Enabled)
+				svc.Name(), srv.Addr()), attrs...)
 		},
 	})
 }

@@ -47,7 +47,8 @@ import (
 //	invalid UTF-8 in a Text body / outside JSON strings      400 BadInput
 //	invalid UTF-8 or lone surrogates inside JSON strings     200, replaced by U+FFFD (encoding/json)
 //	Image/Multipart with a wrong or missing Content-Type     415 UnsupportedMediaType
-//	JSON/Text with any Content-Type                          200 (not checked, as in BentoML)
+//	JSON/NDArray declared as a type JSON cannot be           415 UnsupportedMediaType
+//	Text with any Content-Type                               200 (not checked, as in BentoML)
 //	multipart: no boundary, no parts, >1000 parts,
 //	  unterminated, foreign boundary, part header flood      400 BadInput
 //	images declaring 100000×100000 etc. (zip bombs)          400 BadInput, before decoding allocates
@@ -346,7 +347,9 @@ func hostileCases() []hostileCase {
 		{name: "multipart without content type", req: hostilePost("/form", "", validForm), status: 415, counted: "/form", errType: unsupported},
 		{name: "multipart unterminated content type param", req: hostilePost("/form", `multipart/form-data; boundary="B`, validForm), status: 415, counted: "/form", errType: unsupported},
 		{name: "multipart content type with 2000 params", req: hostilePost("/form", hostileFormCT+strings.Repeat("; p=v", 2000), validForm), status: 200, counted: "/form", check: bodyIs(`{"note":"hi","x":7}`)},
-		{name: "json with image/png content type", req: hostilePost("/point", "image/png", []byte(`{"x":1,"y":2}`)), status: 200, counted: "/point", check: bodyIs(`{"x":2,"y":1}`)},
+		{name: "json with image/png content type", req: hostilePost("/point", "image/png", []byte(`{"x":1,"y":2}`)), status: 415, counted: "/point", errType: unsupported},
+		{name: "ndarray with application/xml content type", req: hostilePost("/sum", "application/xml", []byte(`[[1,2]]`)), status: 415, counted: "/sum", errType: unsupported},
+		{name: "ndarray with curl's default content type", req: hostilePost("/sum", "application/x-www-form-urlencoded", []byte(`[[1,2]]`)), status: 200, counted: "/sum", check: bodyIs(`[3]`)},
 		{name: "text with control characters in content type", req: hostilePost("/echo", "\x01\x02", []byte("hi")), status: 400},
 		{name: "text with unparsable content type", req: hostilePost("/echo", "text/plain; ===", []byte("hi")), status: 200, counted: "/echo", check: bodyIs("hi")},
 		// ---- multipart ----

@@ -63,6 +63,31 @@ func errUnsupportedMedia(got string, want ...string) *Error {
 		"unsupported content type %q; expected %s", got, strings.Join(want, " or "))
 }
 
+// jsonMediaOK reports whether a descriptor that reads JSON ([JSON],
+// [NDArray]) takes a body declared as contentType: none (curl users rely on
+// it), application/json, text/json or any +json type, and the types that
+// generic clients send without meaning them: application/x-www-form-urlencoded
+// (curl -d) and application/octet-stream. It does not allocate.
+func jsonMediaOK(contentType string) bool {
+	if contentType == "" || contentType == "application/json" {
+		return true
+	}
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	for _, ok := range [...]string{"", "application/json", "text/json", "application/x-www-form-urlencoded", "application/octet-stream"} {
+		if strings.EqualFold(mt, ok) {
+			return true
+		}
+	}
+	return len(mt) > len("+json") && strings.EqualFold(mt[len(mt)-len("+json"):], "+json")
+}
+
+// errNotJSONMedia is the 415 for a body declared as something JSON is not.
+func errNotJSONMedia(contentType string) *Error {
+	return errs.New(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
+		"unsupported content type %q; this API reads JSON: send application/json (or no Content-Type)", gotType(contentType))
+}
+
 // ---- Text -------------------------------------------------------------------
 
 type textIO struct{}
@@ -120,8 +145,11 @@ type jsonIO[T any] struct {
 }
 
 // JSON is a descriptor for any Go type encoded as JSON with encoding/json.
-// The request's Content-Type is not checked (as in BentoML); a body that is
-// not valid JSON for T is a 400 "BadInput". Unknown object fields are ignored
+// A request declared as a type JSON cannot be (image/png, text/plain,
+// application/xml, ...) is a 415; no Content-Type, application/json, any
+// +json type, and what generic clients send by default (curl -d's
+// application/x-www-form-urlencoded, application/octet-stream) are read as
+// JSON. A body that is not valid JSON for T is a 400 "BadInput". Unknown object fields are ignored
 // unless [Strict] is given. Responses are compact application/json.
 // Over gRPC it maps to the `json` field (google.protobuf.Value).
 func JSON[T any](opts ...JSONOption) IO[T] {
@@ -146,6 +174,9 @@ func (j jsonIO[T]) Spec() iospec.Spec {
 
 func (j jsonIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 	var v T
+	if !jsonMediaOK(p.ContentType) {
+		return v, errNotJSONMedia(p.ContentType)
+	}
 	if err := decodeJSON(p.Body, &v, j.opts.strict); err != nil {
 		return v, err
 	}

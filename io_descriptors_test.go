@@ -609,6 +609,12 @@ func TestImageDecodeHTTP(t *testing.T) {
 		{"wrong content type", Image(), iospec.Payload{ContentType: "text/plain", Body: pngB}, 415, []string{"image/png"}},
 		{"image type not accepted", Image(), iospec.Payload{ContentType: "image/webp", Body: pngB}, 415, []string{"image/webp"}},
 		{"no content type, not an image", Image(), iospec.Payload{Body: []byte("hello")}, 415, nil},
+		{"415 lists every accepted way", Image(), iospec.Payload{ContentType: "application/xml", Body: []byte("<a/>")}, 415,
+			[]string{`"application/xml"`, "image/png, image/jpeg, image/gif", "multipart/form-data", "no Content-Type or application/octet-stream"}},
+		{"curl -d file, default type", Image(), iospec.Payload{ContentType: "application/x-www-form-urlencoded", Body: stripCRLF(pngB)}, 415,
+			[]string{"--data-binary @file or -F image=@file"}},
+		{"curl -d file, declared png", Image(), iospec.Payload{ContentType: "image/png", Body: stripCRLF(pngB)}, 400,
+			[]string{"invalid image", "--data-binary @file or -F image=@file"}},
 		{"corrupt", Image(), iospec.Payload{ContentType: "image/png", Body: []byte("\x89PNG\r\n\x1a\nrubbish")}, 400, []string{"invalid image"}},
 		{"truncated", Image(), iospec.Payload{ContentType: "image/png", Body: truncated}, 400, []string{"invalid image"}},
 		{"empty", Image(), iospec.Payload{ContentType: "image/png"}, 400, []string{"empty"}},
@@ -1238,3 +1244,50 @@ func BenchmarkNDArrayDecodeProto(b *testing.B) {
 
 // decodePV is decodeProtoValue with the descriptor's own spec.
 func decodePV[T any](d IO[T], v protoValue) (T, error) { return decodeProtoValue(d, d.Spec(), v) }
+
+// stripCRLF removes CR and LF bytes, as curl -d does to a file's content.
+func stripCRLF(b []byte) []byte {
+	return bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"), nil)
+}
+
+// TestJSONContentTypes checks which declared media types the JSON-reading
+// descriptors take: no type, JSON types and what generic clients send by
+// default are read; a type JSON cannot be is a 415.
+func TestJSONContentTypes(t *testing.T) {
+	type point struct{ X, Y int }
+	jsonD := JSON[point]()
+	ndD := NDArray[[][]float64]()
+	tests := []struct {
+		ct     string
+		status int // 0: accepted
+	}{
+		{"", 0},
+		{"application/json", 0},
+		{"Application/JSON; charset=utf-8", 0},
+		{"application/vnd.api+json", 0},
+		{"text/json", 0},
+		{"application/x-www-form-urlencoded", 0}, // curl -d
+		{"application/octet-stream", 0},
+		{"application/json; ===", 0}, // parameters are not read
+		{"image/png", 415},
+		{"application/xml", 415},
+		{"text/plain", 415},
+		{"text/plain; charset=utf-8", 415},
+		{"multipart/form-data; boundary=x", 415},
+	}
+	for _, tc := range tests {
+		t.Run(tc.ct, func(t *testing.T) {
+			_, err := jsonD.decodeHTTP(iospec.Payload{ContentType: tc.ct, Body: []byte(`{"X":1,"Y":2}`)})
+			_, ndErr := ndD.decodeHTTP(iospec.Payload{ContentType: tc.ct, Body: []byte(`[[1,2]]`)})
+			for name, err := range map[string]error{"JSON": err, "NDArray": ndErr} {
+				if tc.status == 0 {
+					if err != nil {
+						t.Errorf("%s: %v", name, err)
+					}
+					continue
+				}
+				checkErr(t, err, tc.status, "this API reads JSON", "application/json")
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
@@ -86,7 +87,7 @@ type imageIO struct {
 //     application/x-www-form-urlencoded (what `curl --data-binary` sends by
 //     default), if its bytes look like an image.
 //
-// Any other Content-Type is a 415 listing the accepted types. Bytes that do
+// Any other Content-Type is a 415 listing every way an image is accepted. Bytes that do
 // not decode, or that are in a format not accepted, are a 400; so is an image
 // larger than [MaxImagePixels], which is refused after reading its header
 // only.
@@ -204,7 +205,32 @@ func (im *imageIO) decodeHTTP(p iospec.Payload) (image.Image, error) {
 			return im.decodeBytes(p.Body)
 		}
 	}
-	return nil, errUnsupportedMedia(gotType(p.ContentType), im.list, "multipart/form-data")
+	return nil, im.errUnsupported(p)
+}
+
+// errUnsupported is the 415 for a body Image cannot take. It lists every
+// way an image is accepted, and hints at curl -d when the body looks like a
+// file that curl stripped of its newlines.
+func (im *imageIO) errUnsupported(p iospec.Payload) *Error {
+	got := gotType(p.ContentType)
+	if got == "" {
+		got = "none"
+	}
+	return errs.New(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
+		"unsupported content type %q for an image; send one of %s as the body with that Content-Type, "+
+			"a multipart/form-data upload with an image file, or the image bytes with no Content-Type or application/octet-stream%s",
+		got, im.list, curlDataHint(p.Body))
+}
+
+// curlDataHint returns a hint for bodies that look like a binary file sent
+// with curl -d, which strips CR and LF bytes: a body of some size without
+// either, which a real PNG (its signature holds "\r\n"), JPEG or GIF of more
+// than a few bytes almost never is. It returns "" otherwise.
+func curlDataHint(body []byte) string {
+	if len(body) < 32 || bytes.IndexByte(body, '\n') >= 0 || bytes.IndexByte(body, '\r') >= 0 {
+		return ""
+	}
+	return "; the body has no newline bytes, as when curl -d strips them from a file: send files with --data-binary @file or -F image=@file"
 }
 
 // fromForm decodes the first image part of a multipart/form-data body.
@@ -244,7 +270,7 @@ func (im *imageIO) decodeBytes(b []byte) (image.Image, error) {
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, BadInputf("invalid image: %s", truncate(err.Error(), 200))
+		return nil, BadInputf("invalid image: %s%s", truncate(err.Error(), 200), curlDataHint(b))
 	}
 	if mt := normImageType("image/" + format); !im.allowed[mt] {
 		return nil, BadInputf("image format %s is not accepted; accepted types: %s", truncate(mt, 50), im.list)

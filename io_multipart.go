@@ -313,6 +313,11 @@ func (m *multipartIO) decodeHTTP(p iospec.Payload) (Parts, error) {
 		if ct == "" && fp.filename == "" {
 			ct = "text/plain"
 		}
+		if fp.filename == "" && mediaType(ct) == "text/plain" && len(f.spec.MediaTypes) > 0 && f.spec.MediaTypes[0] == "application/json" {
+			// text/plain is what a form value is by default (RFC 7578),
+			// not a declaration: a JSON field reads it as JSON.
+			ct = ""
+		}
 		v, err := f.decodeHTTP(iospec.Payload{ContentType: ct, Header: fp.header, Filename: fp.filename, Body: fp.body})
 		if err != nil {
 			return nil, fieldError(f.name, err)

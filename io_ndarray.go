@@ -7,8 +7,10 @@ import (
 	"math"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/iospec"
@@ -201,8 +203,8 @@ type ndarrayIO[T any] struct {
 // is a Go integer, float or bool type: []float64, [][]float32,
 // [][][]uint8, []bool, ... (named slice and element types work too).
 //
-// Over HTTP, requests are JSON nested arrays (the Content-Type is not
-// checked). The array must be rectangular and as deep as T; numbers must fit
+// Over HTTP, requests are JSON nested arrays; Content-Types are handled as
+// by [JSON] (a declared type JSON cannot be is a 415). The array must be rectangular and as deep as T; numbers must fit
 // T's element type (and the [DType], if given) exactly, so 1.5 is rejected
 // for an integer element and 300 for uint8. Such requests are a 400 naming
 // the problem. Responses are compact JSON (application/json); a ragged
@@ -514,6 +516,50 @@ func (v *ndValues) at(i int) scalar {
 	return scalar{c: cBool, b: v.b[i]}
 }
 
+// reserve makes room for n values, so that a large array is parsed
+// without growing (and copying) its buffer again and again.
+func (v *ndValues) reserve(n int) {
+	if n <= 0 {
+		return
+	}
+	switch v.c {
+	case cFloat:
+		v.f = make([]float64, 0, n)
+	case cInt:
+		v.i = make([]int64, 0, n)
+	case cUint:
+		v.u = make([]uint64, 0, n)
+	default:
+		v.b = make([]bool, 0, n)
+	}
+}
+
+// estimateValues returns an upper bound of the values in a request body
+// worth reserving room for: one more than its commas. Under MaxItems the
+// bound is MaxItems times the declared size of an item, and nothing when
+// that size is not declared: a body far over the limit must not make the
+// server reserve room for all of it.
+func (n *ndarrayIO[T]) estimateValues(p iospec.Payload) int {
+	if len(p.Body) < 4096 {
+		return 0 // small: growing costs less than counting
+	}
+	est := bytes.Count(p.Body, []byte{','}) + 1
+	if p.MaxItems <= 0 {
+		return est
+	}
+	per := 1
+	for _, d := range n.opts.shape[min(1, len(n.opts.shape)):] {
+		if d <= 0 {
+			return 0
+		}
+		per *= d
+	}
+	if len(n.opts.shape) == 0 && n.rank > 1 {
+		return 0
+	}
+	return min(est, p.MaxItems*per)
+}
+
 // push appends s, which must already be in v's class.
 func (v *ndValues) push(s scalar) {
 	switch v.c {
@@ -603,6 +649,11 @@ func (n *ndarrayIO[T]) build(v *ndValues, shape []int) T {
 	if n.rank == 1 {
 		return flat.Interface().(T)
 	}
+	if n.rank == 2 {
+		if x, ok := rows2[T](flat.Interface(), shape[0], shape[1]); ok {
+			return x
+		}
+	}
 	off := 0
 	var level func(depth int) reflect.Value
 	level = func(depth int) reflect.Value {
@@ -621,9 +672,55 @@ func (n *ndarrayIO[T]) build(v *ndValues, shape []int) T {
 	return level(0).Interface().(T)
 }
 
+// rows2 builds the common matrices ([][]float64, [][]float32, [][]int64,
+// [][]int, [][]int32, [][]uint8, [][]bool) of n rows of d values over
+// flat without reflection, which would allocate a header for every row;
+// ok is false for other types, named ones included.
+func rows2[T any](flat any, n, d int) (x T, ok bool) {
+	switch f := flat.(type) {
+	case []float64:
+		x, ok = any(splitRows(f, n, d)).(T)
+	case []float32:
+		x, ok = any(splitRows(f, n, d)).(T)
+	case []int64:
+		x, ok = any(splitRows(f, n, d)).(T)
+	case []int:
+		x, ok = any(splitRows(f, n, d)).(T)
+	case []int32:
+		x, ok = any(splitRows(f, n, d)).(T)
+	case []uint8:
+		x, ok = any(splitRows(f, n, d)).(T)
+	case []bool:
+		x, ok = any(splitRows(f, n, d)).(T)
+	}
+	return x, ok
+}
+
+// splitRows slices flat into n rows of d, each capped at its end.
+func splitRows[E any](flat []E, n, d int) [][]E {
+	out := make([][]E, n)
+	for i := range out {
+		out[i] = flat[i*d : (i+1)*d : (i+1)*d]
+	}
+	return out
+}
+
 // makeFlat converts the values to a slice of the innermost slice type.
 func (n *ndarrayIO[T]) makeFlat(v *ndValues) reflect.Value {
 	t := n.types[n.rank-1]
+	// Where the parsed values already have the innermost type, they are
+	// the array: no second copy.
+	switch {
+	case v.len() == 0: // make a non-nil empty slice below
+	case v.c == cFloat && t == reflect.TypeFor[[]float64]():
+		return reflect.ValueOf(slices.Clip(v.f))
+	case v.c == cInt && t == reflect.TypeFor[[]int64]():
+		return reflect.ValueOf(slices.Clip(v.i))
+	case v.c == cUint && t == reflect.TypeFor[[]uint64]():
+		return reflect.ValueOf(slices.Clip(v.u))
+	case v.c == cBool && t == reflect.TypeFor[[]bool]():
+		return reflect.ValueOf(slices.Clip(v.b))
+	}
 	cnt := v.len()
 	flat := reflect.MakeSlice(t, cnt, cnt)
 	switch dst := flat.Interface().(type) {
@@ -676,6 +773,18 @@ func (n *ndarrayIO[T]) flatten(x T) (vals *ndValues, shape []int, known int, err
 	shape = make([]int, n.rank)
 	known = 0
 	vals = &ndValues{c: n.elem.class()}
+	// Room for every value, from the first list at each depth (exact for a
+	// rectangular result).
+	est, first := 1, reflect.ValueOf(x)
+	for d := range n.rank {
+		l := first.Len()
+		est *= l
+		if l == 0 || d == n.rank-1 {
+			break
+		}
+		first = first.Index(0)
+	}
+	vals.reserve(est)
 	var walk func(v reflect.Value, depth int) error
 	walk = func(v reflect.Value, depth int) error {
 		l := v.Len()
@@ -773,6 +882,9 @@ func (n *ndarrayIO[T]) checkResult(vals *ndValues, shape []int, known int) error
 
 func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 	var zero T
+	if !jsonMediaOK(p.ContentType) {
+		return zero, errNotJSONMedia(p.ContentType)
+	}
 	if n.err != nil {
 		return zero, n.broken()
 	}
@@ -780,6 +892,7 @@ func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 	for i := range ps.shape {
 		ps.shape[i] = -1
 	}
+	ps.vals.reserve(n.estimateValues(p))
 	ps.add = func(s scalar) error { return n.add(ps.vals, s) }
 	ps.needInt = n.elem.class() == cInt || n.elem.class() == cUint ||
 		n.dtype.class() == cInt || n.dtype.class() == cUint
@@ -1007,19 +1120,23 @@ func scanNumber(b []byte, i int) (end int, isInt bool) {
 // not, numbers written with a fraction or exponent are simply floats. (The
 // string conversions below do not allocate: strconv does not keep them.)
 func parseNumber(tok []byte, isInt, needInt bool) (scalar, error) {
+	// The token is read in place: string(tok) would copy every number of
+	// the array to the heap (strconv's errors keep it). The request body
+	// outlives the parse and is never written.
+	str := unsafe.String(unsafe.SliceData(tok), len(tok))
 	if isInt {
-		if v, err := strconv.ParseInt(string(tok), 10, 64); err == nil {
+		if v, err := strconv.ParseInt(str, 10, 64); err == nil {
 			return scalar{c: cInt, i: v}, nil
 		}
-		if v, err := strconv.ParseUint(string(tok), 10, 64); err == nil {
+		if v, err := strconv.ParseUint(str, 10, 64); err == nil {
 			return scalar{c: cUint, u: v}, nil
 		}
 	} else if needInt {
-		if s, ok := tokenInteger(string(tok)); ok {
+		if s, ok := tokenInteger(str); ok {
 			return s, nil
 		}
 	}
-	f, err := strconv.ParseFloat(string(tok), 64)
+	f, err := strconv.ParseFloat(str, 64)
 	if err != nil {
 		return scalar{}, fmt.Errorf("number %s is out of range", truncate(string(tok), 40))
 	}

@@ -34,7 +34,11 @@ func TestDefaultMetrics(t *testing.T) {
 	want := map[key]float64{}
 	send := func(method, path, body string, code int) {
 		t.Helper()
-		resp := do(t, method, u+path, "text/plain", []byte(body))
+		ct := "text/plain"
+		if path == "/point" {
+			ct = "application/json"
+		}
+		resp := do(t, method, u+path, ct, []byte(body))
 		if resp.status != code {
 			t.Fatalf("%s %s %q: %d, want %d", method, path, body, resp.status, code)
 		}

@@ -45,20 +45,25 @@ type runnerLifecycle interface {
 	start(ctx context.Context) error
 	// stop drains dispatchers, then stops the workers.
 	stop(ctx context.Context) error
+	// settings reports the runner's effective settings under cfg.
+	settings(cfg *config.Config) runnerSettings
 }
 
 // RunnerOption configures a [Runner].
 type RunnerOption func(*runnerOptions)
 
 type runnerOptions struct {
-	workers int
+	workers    int
+	workersSet bool // Workers was given
 }
 
 // Workers sets how many model instances (workers) the runner has; each worker
 // runs one call or batch at a time, like a BentoML runner worker without
 // multi-threading. The default is 1. The config key runners.<name>.workers,
 // when set, takes precedence (it is a deployment decision).
-func Workers(n int) RunnerOption { return func(o *runnerOptions) { o.workers = n } }
+func Workers(n int) RunnerOption {
+	return func(o *runnerOptions) { o.workers, o.workersSet = n, true }
+}
 
 var runnerNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$`)
 
@@ -90,6 +95,9 @@ type methodLifecycle interface {
 	prepare(env *runtimeEnv, cfg config.RunnerConfig) error
 	start(env *runtimeEnv) error
 	stop(ctx context.Context) error
+	// settings reports the method's effective settings for the runner
+	// named runner, whose effective configuration is rc.
+	settings(cfg *config.Config, runner string, rc config.RunnerConfig) []setting
 }
 
 // NewRunner declares a runner of svc. newModel is called once per worker when

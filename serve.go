@@ -51,7 +51,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	if err := errors.Join(svc.Validate(), cfg.Validate()); err != nil {
+	if err := errors.Join(svc.Validate(), cfg.Validate(), cfg.CheckRunners(svc.runnerNames())); err != nil {
 		return nil, err
 	}
 	log := o.log
@@ -101,6 +101,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		customreg.Detach(reg)
 		return nil, err
 	}
+	rt.warnOverrides()
 	return rt, nil
 }
 
@@ -295,7 +296,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		if err != nil {
 			ln.Close()
 			customreg.Detach(rt.reg)
-			return nil, err
+			return nil, metricsListenError("api_server.metrics", err)
 		}
 	} else if metricsCfg.Enabled {
 		s.metricsURL = displayURL(ln.Addr(), "/metrics")
@@ -350,6 +351,12 @@ func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ConnState: trackIdle(ln)}
 	go srv.Serve(ln)
 	return srv, displayURL(ln.Addr(), shownPath), nil
+}
+
+// metricsListenError names the metrics listener (configured under key) in
+// a listen error, which otherwise reads like the API port's.
+func metricsListenError(key string, err error) error {
+	return fmt.Errorf("%w (the metrics listener, %s.port)", err, key)
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }

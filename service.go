@@ -96,3 +96,15 @@ func (s *Service) APIs() []APIInfo {
 	}
 	return out
 }
+
+// runnerNames returns the names of the service's runners, in declaration
+// order.
+func (s *Service) runnerNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, len(s.runners))
+	for i, r := range s.runners {
+		names[i] = r.runnerName()
+	}
+	return names
+}

@@ -154,3 +154,56 @@ var (
 	scrapeSrv  *bento.Server
 	scrapeErr  error
 )
+
+// TestSmokeReportHasNoVerdicts checks that a --quick report marks its
+// figures as a smoke run and judges no target, while a full run does.
+func TestSmokeReportHasNoVerdicts(t *testing.T) {
+	side := sideResult{Label: "x", Median: stats{RPS: 1000}}
+	tests := []struct {
+		name      string
+		quick     bool
+		want      []string
+		wantNever []string
+	}{
+		{"quick", true, []string{"Smoke run (--quick)", smokeVerdict}, []string{"| met |", "missed"}},
+		{"full", false, []string{"**missed**", "| met |"}, []string{"Smoke run", smokeVerdict}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &options{quick: tc.quick, duration: time.Second, rounds: 1}
+			rep := newReport(o)
+			rep.Pairs = []*pairResult{{ID: "1", Title: "echo", A: side, B: side, Ratio: 0.404, Ratios: []float64{0.404}, Target: 0.95}}
+			rep.Scrape = &scrapeResult{TargetMs: 100, Rows: []scrapeRow{{Format: "text", MedianMs: 1}}}
+			rep.Batching = &batchingResult{SatBatched: side, SatUnbatched: side, LightRun: side, LightDirect: side, MaxLatencyMs: 50}
+			var b strings.Builder
+			rep.writeMarkdown(&b)
+			out := b.String()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("report lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.wantNever {
+				if strings.Contains(out, w) {
+					t.Errorf("report has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestHelpExitsZero checks that -h and --help print the usage and are not
+// an error.
+func TestHelpExitsZero(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		t.Run(arg, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			if err := run([]string{arg}, &stdout, &stderr); err != nil {
+				t.Errorf("run(%s) = %v", arg, err)
+			}
+			if !strings.Contains(stderr.String(), "-quick") {
+				t.Errorf("no usage printed:\n%s", stderr.String())
+			}
+		})
+	}
+}

@@ -3,7 +3,7 @@
 // and the gRPC load benchmark of issue 5).
 //
 //	go run ./bench                 # full run, about 3 min 40 s
-//	go run ./bench --quick         # CI smoke run, about 20 seconds
+//	go run ./bench --quick         # smoke run, about 20 seconds: figures only, no verdicts
 //	go run ./bench -json out.json  # also write the results as JSON
 //
 // Each pair runs a server under test (A) and its baseline (B) as separate
@@ -116,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&only, "only", "", "comma-separated subset of: echo,metrics,json,grpc,scrape,batching,profile,onnx")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.profileDir, "profile", "", "also load a CPU-profiled gobento echo server and bare server and write their pprof profiles to this directory")
-	fs.BoolVar(&o.quick, "quick", false, "CI smoke run: 1 s rounds, 1 round, short warm-up (about 20 s in all)")
+	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 s rounds, 1 round, short warm-up (about 20 s in all); prints figures marked as a smoke run, no verdicts")
 	fs.BoolVar(&o.rawClient, "raw-client", false, "drive HTTP pairs with a minimal HTTP/1.1 client instead of net/http (cheaper client, more server-bound)")
 	fs.BoolVar(&o.pin, "pin", runtime.NumCPU() >= 2, "while the server pairs run, pin the load generator to CPU 0 and every server to CPU 1 (each then runs with GOMAXPROCS 1), so client and server never compete for a CPU; -pin=false shares every CPU (default true on 2 or more CPUs)")
 	if err := fs.Parse(args); err != nil {
@@ -151,6 +151,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h, -help, --help: usage was printed
+	}
 	if err != nil {
 		return err
 	}

@@ -475,7 +475,7 @@ func (b *bench) onnxBatching(ctx context.Context, path string, conc int, input f
 }
 
 // writeONNX prints the ONNX part of the report.
-func (r *onnxResult) writeMarkdown(p func(string, ...any)) {
+func (r *onnxResult) writeMarkdown(p func(string, ...any), verdict func(bool) string) {
 	p("### Part 8: ONNX Runtime (in-process, every CPU)\n\n")
 	if r.RunIterations > 0 {
 		p("One MNIST digit (mnist-dynamic.onnx, batch 1, IntraOpThreads 1), %d timed runs after 100 warm-up runs, ONNX Runtime's profiler on: "+

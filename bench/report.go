@@ -74,11 +74,25 @@ func (r *report) writeJSON(path string) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-func verdict(ok bool) string {
+// smokeVerdict stands in for every verdict of a --quick run: one short
+// round says nothing about a target.
+const smokeVerdict = "— (smoke run)"
+
+// verdict says whether a target was met; a smoke run gives none.
+func (r *report) verdict(ok bool) string {
+	if r.smoke() {
+		return smokeVerdict
+	}
 	if ok {
 		return "met"
 	}
 	return "**missed**"
+}
+
+// smoke reports whether the run was a --quick smoke run.
+func (r *report) smoke() bool {
+	q, _ := r.Settings["quick"].(bool)
+	return q
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
@@ -87,6 +101,10 @@ func (r *report) writeMarkdown(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	m := r.Machine
 	p("## gobento benchmark, %s\n\n", r.Date.Format("2006-01-02 15:04 UTC"))
+	if r.smoke() {
+		p("**Smoke run (--quick): one short round per pair.** The figures below only show that every part runs; " +
+			"they are not measurements, and no target is judged. Run `go run ./bench` for numbers to compare.\n\n")
+	}
 	p("Machine: %d CPUs (%s), GOMAXPROCS %d, %s, Linux %s. ", m.CPUs, m.CPUModel, m.GOMAXPROCS, m.Go, m.Kernel)
 	if pinned, _ := r.Settings["pinned"].(bool); pinned {
 		p("Pinned (-pin, the default): during pairs 1–4 the load generator runs on CPU %d with GOMAXPROCS 1 and every server process on CPU %d, where its runtime sees one CPU (GOMAXPROCS 1), "+
@@ -119,7 +137,7 @@ func (r *report) writeMarkdown(w io.Writer) {
 				rs[i] = fmt.Sprintf("%.2f", x)
 			}
 			p("| %s: %s | %.3f | ≥ %.2f | %s | %s | %.3f |\n", pr.ID, pr.Title, pr.Ratio, pr.Target,
-				verdict(pr.Ratio >= pr.Target), strings.Join(rs, " "), pr.CPURatio)
+				r.verdict(pr.Ratio >= pr.Target), strings.Join(rs, " "), pr.CPURatio)
 		}
 		p("\n")
 	}
@@ -130,7 +148,7 @@ func (r *report) writeMarkdown(w io.Writer) {
 			sc.Families, sc.Series, sc.GatherMs, sc.Scrapes)
 		p("| Format | median ms | p90 ms | max ms | bytes | target ≤ %.0f ms |\n|---|---:|---:|---:|---:|---|\n", sc.TargetMs)
 		for _, row := range sc.Rows {
-			p("| %s | %.2f | %.2f | %.2f | %d | %s |\n", row.Format, row.MedianMs, row.P90Ms, row.MaxMs, row.Bytes, verdict(row.MedianMs <= sc.TargetMs))
+			p("| %s | %.2f | %.2f | %.2f | %d | %s |\n", row.Format, row.MedianMs, row.P90Ms, row.MaxMs, row.Bytes, r.verdict(row.MedianMs <= sc.TargetMs))
 		}
 		p("\n")
 	}
@@ -152,15 +170,15 @@ func (r *report) writeMarkdown(w io.Writer) {
 		p("| 2× overload, open loop %.0f/s | batching on | %.0f accepted | | %.2f | %.2f | max %.2f | %d of %d |\n\n",
 			ov.RatePerSec, ov.AcceptedRPS, ov.P50ms, ov.P99ms, ov.MaxMs, ov.Shed, ov.Offered)
 		p("| Check | measured | target | verdict |\n|---|---:|---|---|\n")
-		p("| saturation throughput / ideal | %.3f | ≥ %.1f | %s |\n", b.IdealRatio, batchIdealTarget, verdict(b.IdealRatio >= batchIdealTarget))
-		p("| light-load added p50 (Run − direct) | %.3f ms | ≤ %.1f ms | %s |\n", b.AddedP50ms, batchAddedP50Limit, verdict(b.AddedP50ms <= batchAddedP50Limit))
+		p("| saturation throughput / ideal | %.3f | ≥ %.1f | %s |\n", b.IdealRatio, batchIdealTarget, r.verdict(b.IdealRatio >= batchIdealTarget))
+		p("| light-load added p50 (Run − direct) | %.3f ms | ≤ %.1f ms | %s |\n", b.AddedP50ms, batchAddedP50Limit, r.verdict(b.AddedP50ms <= batchAddedP50Limit))
 		p("| light-load added mean / p99 (for information) | %.3f ms / %.3f ms | | |\n", b.AddedMeanMs, b.AddedP99ms)
-		p("| 2× overload p99 of accepted calls, from scheduled arrival | %.2f ms | ≤ %.0f ms (max_latency) | %s |\n", ov.P99ms, b.MaxLatencyMs, verdict(ov.P99ms <= b.MaxLatencyMs))
-		p("| 2× overload p99 of accepted calls, from the Run call | %.2f ms | ≤ %.0f ms (max_latency) | %s |\n", ov.RunP99ms, b.MaxLatencyMs, verdict(ov.RunP99ms <= b.MaxLatencyMs))
+		p("| 2× overload p99 of accepted calls, from scheduled arrival | %.2f ms | ≤ %.0f ms (max_latency) | %s |\n", ov.P99ms, b.MaxLatencyMs, r.verdict(ov.P99ms <= b.MaxLatencyMs))
+		p("| 2× overload p99 of accepted calls, from the Run call | %.2f ms | ≤ %.0f ms (max_latency) | %s |\n", ov.RunP99ms, b.MaxLatencyMs, r.verdict(ov.RunP99ms <= b.MaxLatencyMs))
 		p("| 2× overload excess shed | %d of %d (%.0f%%) | excess shed, not queued | %s |\n\n",
-			ov.Shed, ov.Offered, 100*float64(ov.Shed)/float64(max(ov.Offered, 1)), verdict(ov.Shed > 0))
+			ov.Shed, ov.Offered, 100*float64(ov.Shed)/float64(max(ov.Offered, 1)), r.verdict(ov.Shed > 0))
 	}
 	if r.ONNX != nil {
-		r.ONNX.writeMarkdown(p)
+		r.ONNX.writeMarkdown(p, r.verdict)
 	}
 }

@@ -98,6 +98,12 @@ type GRPC struct {
 	// default, derives the cap from the file-descriptor limit (3/4 of it,
 	// at most 10000).
 	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionAge, in seconds, closes every connection (GOAWAY) after
+	// about this long, giving its calls api_server.traffic.timeout more to
+	// finish (gobento extension); it bounds how long any stream lives,
+	// one that never sends its request included. Clients reconnect on
+	// their own. Default 300.
+	MaxConnectionAge float64 `yaml:"max_connection_age"`
 	// MaximumConcurrentRPCs limits RPCs in progress; further calls fail with
 	// RESOURCE_EXHAUSTED. Nil means unlimited.
 	MaximumConcurrentRPCs *int `yaml:"maximum_concurrent_rpcs"`
@@ -220,6 +226,7 @@ func Default() *Config {
 				Metrics:           GRPCMetrics{Host: "0.0.0.0", Port: 3001},
 				MaxMessageLength:  -1,
 				MaxHeaderListSize: 16 << 10,
+				MaxConnectionAge:  300,
 			},
 			Traffic:         Traffic{Timeout: 60},
 			Metrics:         Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()}},
@@ -416,4 +423,46 @@ func leafPaths(v reflect.Value, prefix string, fn func(path string, v reflect.Va
 			fn(p, f)
 		}
 	}
+}
+
+// Source says where the value of key (a full dotted key such as
+// "api_server.http.port") was set: "" for a default or a value set in
+// code, OptionsEnv for BENTOML_CONFIG_OPTIONS, the file and line
+// ("bentoml.yaml line 7"), or what [Config.MarkSet] recorded.
+func (c *Config) Source(key string) string {
+	if c.meta == nil {
+		return ""
+	}
+	p, ok := c.meta.pos[key]
+	if !ok {
+		return ""
+	}
+	if s := p.String(); s != "" {
+		return s
+	}
+	return "configuration"
+}
+
+// MarkSet records that key (a full dotted key) was set by source, such as
+// "flag --timeout", for [Config.Source] and error messages. The caller sets
+// the field itself: command-line flags are applied after [Load].
+func (c *Config) MarkSet(key, source string) {
+	if c.meta == nil {
+		c.meta = newMeta()
+	}
+	c.meta.pos[key] = position{source: source}
+}
+
+// RunnerSource says where the value of rel (a key relative to a runner
+// block, such as "batching.max_batch_size") in the effective configuration
+// of the named runner ([Config.Runner]) was set: it returns the full key
+// that set it (runners.<name>.rel, else runners.rel) and its [Config.Source],
+// or "" and "" when the value is the default.
+func (c *Config) RunnerSource(name, rel string) (key, source string) {
+	for _, k := range []string{keyString([]string{"runners", name}) + "." + rel, "runners." + rel} {
+		if s := c.Source(k); s != "" {
+			return k, s
+		}
+	}
+	return "", ""
 }

@@ -222,6 +222,7 @@ api_server:
     host: localhost
     max_header_list_size: 8192
     max_connections: 300
+    max_connection_age: 60
     port: 50051
     metrics: {host: 127.0.0.1, port: 50052}
     reflection: {enabled: true}
@@ -243,7 +244,7 @@ runners:
 					WriteTimeout: 4, MaxConnections: 500, BodyMemoryLimit: 2048, LingerTimeout: 0.5, LingerBytes: 1000},
 				GRPC: config.GRPC{Host: "localhost", Port: 50051, Metrics: config.GRPCMetrics{Host: "127.0.0.1", Port: 50052},
 					Reflection: config.GRPCReflection{Enabled: true}, MaxConcurrentStreams: ptr[uint32](128), MaxMessageLength: 1048576, MaximumConcurrentRPCs: ptr(64),
-					MaxHeaderListSize: 8192, MaxConnections: 300},
+					MaxHeaderListSize: 8192, MaxConnections: 300, MaxConnectionAge: 60},
 				Traffic:         config.Traffic{Timeout: 2.5, MaxConcurrency: ptr(32)},
 				Metrics:         config.Metrics{Namespace: "my:ns_1", Duration: config.Duration{Buckets: defaultBuckets}, Host: ptr("127.0.0.1"), Port: ptr(9090)},
 				ShutdownTimeout: 5,

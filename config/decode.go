@@ -100,6 +100,11 @@ func (d *decoder) syntaxError(err error) {
 	var le *yaml.LoadError
 	if errors.As(err, &le) {
 		e.Line = le.Mark.Line
+		// An unclosed bracket or quote is noticed where the parser gives
+		// up, often the next line; the mistake is where it was opened.
+		if le.ContextMark.Line > 0 && (strings.Contains(le.ContextMsg, "flow") || strings.Contains(le.ContextMsg, "quoted")) {
+			e.Line = le.ContextMark.Line
+		}
 	}
 	d.errs = append(d.errs, e)
 }
@@ -223,7 +228,18 @@ func (d *decoder) unknown(path []string, key string, line int) {
 		d.fail(keyString(full), line, "unknown key (%s)", hint)
 		return
 	}
-	d.fail(keyString(full), line, "unknown key")
+	var t reflect.Type
+	if d.runner != "" {
+		t = typeAt(reflect.TypeFor[RunnerConfig](), path[d.runnerDepth:])
+	} else {
+		t = typeAt(reflect.TypeFor[Config](), path)
+	}
+	hint := didYouMean(t, path, key)
+	if c := closest(d.runner, keyNames(reflect.TypeFor[RunnerConfig]())); hint == "" && d.runner != "" && c != "" {
+		hint = fmt.Sprintf(" (%s is read as the block of a runner named %q: did you mean runners.%s?)",
+			keyString(path[:d.runnerDepth]), d.runner, c)
+	}
+	d.fail(keyString(full), line, "unknown key%s", hint)
 }
 
 // runners decodes the runners block: RunnerConfig keys are the global
@@ -249,6 +265,13 @@ func (d *decoder) runners(r *Runners, n *yaml.Node, path []string, line int) {
 		rc := cloneRunner(r.PerRunner[key])
 		if d.c.meta.runnerSet[key] == nil {
 			d.c.meta.runnerSet[key] = map[string]bool{}
+		}
+		if _, ok := d.c.meta.runnerPos[key]; !ok {
+			p := position{source: d.source}
+			if d.lines {
+				p.line = kn.Line
+			}
+			d.c.meta.runnerPos[key] = p
 		}
 		d.runner, d.runnerDepth = key, len(sub)
 		d.value(reflect.ValueOf(&rc).Elem(), vn, sub, kn.Line)

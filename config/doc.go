@@ -30,7 +30,7 @@
 // problem found is reported (joined with [errors.Join]) as an [*Error]
 // naming the full dotted key and, when known, the file and line:
 //
-//	config: api_server.metrics.namepsace (bentoml.yaml line 7): unknown key
+//	config: api_server.metrics.namepsace (bentoml.yaml line 7): unknown key (did you mean api_server.metrics.namespace?)
 //	config: api_server.http.port (BENTOML_CONFIG_OPTIONS): expected an integer, got string "x"
 //
 // Unknown keys are errors. BentoML keys that gobento does not implement
@@ -46,12 +46,16 @@
 // takes the same keys and overrides only the keys it sets: with
 // `runners: {iris_clf: {batching: {max_batch_size: 10}}}` the iris_clf
 // runner keeps batching.enabled and max_latency_ms from runners.batching.
-// [Config.Runner] returns a runner's effective configuration.
+// [Config.Runner] returns a runner's effective configuration. A runner
+// name that the service does not declare (a misspelling such as
+// runners.iris_clff) stops start-up with a did-you-mean: servers call
+// [Config.CheckRunners].
 //
 // # Keys
 //
 // Sizes are in bytes and durations in seconds unless the key says
-// otherwise. "null" marks an optional key that is unset by default.
+// otherwise; every duration must lie between 1 ms and 365 days. "null"
+// marks an optional key that is unset by default.
 //
 //	version                                    1        schema version; must be 1
 //
@@ -62,14 +66,24 @@
 //	api_server.http.read_timeout               60       time allowed to read a whole request, > 0 [gobento]
 //	api_server.http.idle_timeout               120      keep-alive idle time, > 0 [gobento]
 //	api_server.http.max_header_bytes           1048576  request header limit (1 MiB), > 0 [gobento]
+//	api_server.http.write_timeout              60       time allowed to write one answer; then the connection closes (499) [gobento]
+//	api_server.http.max_connections            0        open connections cap; 0 derives it from the fd limit (3/4, at most 10000) [gobento]
+//	api_server.http.body_memory_limit          67108864 request-body bytes held at once (64 MiB), >= max_request_size; 503 beyond [gobento]
+//	api_server.http.linger_timeout             2        lingering close after a 413: time ... [gobento]
+//	api_server.http.linger_bytes               67108864 ... and bytes read and discarded [gobento]
 //
 //	api_server.grpc.host                       0.0.0.0  gRPC listen address (serve-grpc)
 //	api_server.grpc.port                       3000     gRPC listen port, 0..65535
 //	api_server.grpc.metrics.host               0.0.0.0  address of the Prometheus listener of serve-grpc
 //	api_server.grpc.metrics.port               3001     its port; metrics are served at path "/"
 //	api_server.grpc.reflection.enabled         false    register gRPC server reflection (also --enable-reflection)
-//	api_server.grpc.max_concurrent_streams     null     streams per HTTP/2 connection, > 0
-//	api_server.grpc.max_message_length         -1       largest message sent or received; -1 means unlimited, else > 0
+//	api_server.grpc.max_concurrent_streams     null     streams per HTTP/2 connection, > 0; null means 100
+//	api_server.grpc.max_message_length         -1       largest message sent or received, > 0; -1 means: receive
+//	                                                    at most api_server.http.max_request_size, send any size
+//	api_server.grpc.max_header_list_size       16384    decoded metadata of one call, >= 1024 [gobento]
+//	api_server.grpc.max_connections            0        open connections cap, as for HTTP [gobento]
+//	api_server.grpc.max_connection_age         300      connections are closed (GOAWAY) after about this long, streams
+//	                                                    reset api_server.traffic.timeout later; clients reconnect [gobento]
 //	api_server.grpc.maximum_concurrent_rpcs    null     RPCs in progress, > 0; beyond it calls fail with RESOURCE_EXHAUSTED
 //
 //	api_server.traffic.timeout                 60       per-request deadline, > 0; exceeded requests get 504
@@ -97,7 +111,7 @@
 //	runners.metrics.enabled                    true     record the runner metrics
 //	runners.metrics.namespace                  bentoml_runner  metric name prefix
 //	runners.metrics.duration.*                 as api_server.metrics.duration.*
-//	runners.workers                            0        worker goroutines; 0 means the number given in code, or 1 [gobento]
+//	runners.workers                            0        worker goroutines, at most 1024; 0 means the number given in code, or 1 [gobento]
 //	runners.<name>.*                           -        any of the runners.* keys above, for one runner
 //
 // Keys marked [gobento] are gobento extensions unknown to BentoML.

@@ -76,14 +76,19 @@ func (p position) String() string {
 type meta struct {
 	pos       map[string]position        // full key -> where it was last set
 	runnerSet map[string]map[string]bool // runner name -> relative keys set in runners.<name>
+	runnerPos map[string]position        // runner name -> where its runners.<name> block was first written
 }
 
 func newMeta() *meta {
-	return &meta{pos: map[string]position{}, runnerSet: map[string]map[string]bool{}}
+	return &meta{pos: map[string]position{}, runnerSet: map[string]map[string]bool{}, runnerPos: map[string]position{}}
 }
 
 func (m *meta) clone() *meta {
-	n := &meta{pos: maps.Clone(m.pos), runnerSet: make(map[string]map[string]bool, len(m.runnerSet))}
+	n := &meta{pos: maps.Clone(m.pos), runnerSet: make(map[string]map[string]bool, len(m.runnerSet)),
+		runnerPos: maps.Clone(m.runnerPos)}
+	if n.runnerPos == nil {
+		n.runnerPos = map[string]position{}
+	}
 	for k, v := range m.runnerSet {
 		n.runnerSet[k] = maps.Clone(v)
 	}

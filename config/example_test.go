@@ -45,7 +45,7 @@ api_server:
 `), "bentoml.yaml")
 	fmt.Println(err)
 	// Output:
-	// config: api_server.metrics.namepsace (bentoml.yaml line 6): unknown key
+	// config: api_server.metrics.namepsace (bentoml.yaml line 6): unknown key (did you mean api_server.metrics.namespace?)
 	// config: api_server.http.port (bentoml.yaml line 4): must be between 0 and 65535, got 70000
 }
 

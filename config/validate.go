@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 	if g.MaxConnections < 0 {
 		v.add("api_server.grpc.max_connections", "must be >= 0 (0 derives the cap from the file-descriptor limit), got %d", g.MaxConnections)
 	}
+	v.seconds("api_server.grpc.max_connection_age", g.MaxConnectionAge)
 	if g.MaxHeaderListSize < 1024 {
 		v.add("api_server.grpc.max_header_list_size", "must be at least 1024 bytes, got %d", g.MaxHeaderListSize)
 	}

@@ -411,6 +411,7 @@ func TestAlertRules(t *testing.T) {
 		"GobentoLatencySLOFastBurn",
 		"GobentoLatencySLOSlowBurn",
 		"GobentoSustainedShedding",
+		"GobentoConnectionsRefused",
 		"GobentoTargetDown",
 	}
 	got := alertNames(rf)

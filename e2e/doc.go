@@ -9,4 +9,10 @@
 //	go test ./e2e/ -v
 //
 // The test is skipped under -short and when no prometheus binary is in PATH.
+//
+// The package also holds the docs tests, which need neither Prometheus nor
+// the network: TestDocsCommands runs the commands of the README's and
+// docs/'s "sh checked" code blocks against the examples and compares their
+// output with the one shown (the convention is at the top of docs_test.go),
+// and TestOwnModule follows the README's "Use gobento from your own module".
 package e2e

@@ -13,6 +13,7 @@
 package connlimit
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -146,9 +147,12 @@ func (l *Listener) evictOldest() bool {
 
 // SetIdle marks c as evictable (idle true) or busy. Servers call it when a
 // connection starts or finishes waiting for a request (for net/http, from
-// http.Server.ConnState). c must be a connection this listener returned;
-// others are ignored.
+// http.Server.ConnState). c must be a connection this listener returned,
+// or a *tls.Conn over one; others are ignored.
 func (l *Listener) SetIdle(c net.Conn, idle bool) {
+	if tc, ok := c.(*tls.Conn); ok { // a TLS listener wraps this one's
+		c = tc.NetConn()
+	}
 	cc, ok := c.(*Conn)
 	if !ok || cc.l != l {
 		return

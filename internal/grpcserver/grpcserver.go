@@ -17,6 +17,7 @@ import (
 	"math"
 	"net"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -26,11 +27,11 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/iospec"
@@ -79,11 +80,15 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// MaxConcurrency caps Calls in flight (RESOURCE_EXHAUSTED beyond); 0 means none.
 	MaxConcurrency int
-	// Timeout bounds each Call from the moment its headers arrive,
-	// receiving its request message included (DEADLINE_EXCEEDED after it),
-	// so a stream that never sends its message does not live forever; 0
-	// means none.
+	// Timeout bounds each Call once its request message is in
+	// (DEADLINE_EXCEEDED after it); 0 means none.
 	Timeout time.Duration
+	// MaxConnectionAge closes (GOAWAY) every connection after about this
+	// long, giving its calls Timeout more to finish; then streams still
+	// open are reset. It bounds how long any stream lives, one that never
+	// sends its request message included, at no cost per call. 0 means
+	// [DefaultMaxConnectionAge]. Clients reconnect on their own.
+	MaxConnectionAge time.Duration
 	// Log receives errors; nil means slog.Default().
 	Log *slog.Logger
 }
@@ -125,7 +130,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.meta = meta
 	s.grpc = grpc.NewServer(s.serverOptions()...)
-	pb.RegisterBentoServiceServer(s.grpc, s)
+	s.grpc.RegisterService(&callService, s)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if o.Reflection {
@@ -142,6 +147,7 @@ const (
 	DefaultMaxHeaderListSize    = 16 << 10
 	DefaultIdleTimeout          = 120 * time.Second
 	DefaultHandshakeTimeout     = 10 * time.Second
+	DefaultMaxConnectionAge     = 5 * time.Minute
 )
 
 // Keepalive policy: a client may ping at most every keepaliveMinTime (more
@@ -179,6 +185,13 @@ func (s *Server) serverOptions() []grpc.ServerOption {
 	if handshake <= 0 {
 		handshake = DefaultHandshakeTimeout
 	}
+	age, grace := o.MaxConnectionAge, o.Timeout
+	if age <= 0 {
+		age = DefaultMaxConnectionAge
+	}
+	if grace <= 0 {
+		grace = time.Minute
+	}
 	return []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(or(o.MaxConcurrentStreams, DefaultMaxConcurrentStreams)),
 		grpc.MaxHeaderListSize(or(o.MaxHeaderListSize, DefaultMaxHeaderListSize)),
@@ -186,21 +199,20 @@ func (s *Server) serverOptions() []grpc.ServerOption {
 		grpc.MaxSendMsgSize(send),
 		grpc.ConnectionTimeout(handshake),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
-			MaxConnectionIdle: idle, Time: keepaliveTime, Timeout: keepaliveTimeout,
+			MaxConnectionIdle: idle, MaxConnectionAge: age, MaxConnectionAgeGrace: grace,
+			Time: keepaliveTime, Timeout: keepaliveTimeout,
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveMinTime, PermitWithoutStream: true}),
 		grpc.InTapHandle(s.tap),
-		grpc.StatsHandler(refusedCalls{s}),
 	}
 }
 
 // callMethod is the full name of the Call method.
 const callMethod = "/bentoml.grpc.v1.BentoService/Call"
 
-// tap runs when a call's headers arrive, before anything else: it starts
-// the call's Timeout, so that a stream whose request message never comes
-// ends (grpc-go waits for it forever otherwise), and counts a call whose
-// own deadline has already passed, which grpc-go refuses right after.
+// tap runs when a call's headers arrive, before anything else: it counts a
+// call whose own deadline has already passed, which grpc-go refuses right
+// after, before any handler.
 func (s *Server) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if info.FullMethodName != callMethod {
 		return ctx, nil
@@ -209,50 +221,39 @@ func (s *Server) tap(ctx context.Context, info *tap.Info) (context.Context, erro
 		s.unmatched.Refused(time.Now(), errs.HTTPStatus(codes.DeadlineExceeded))
 		return ctx, status.Error(codes.DeadlineExceeded, "deadline exceeded before the call started")
 	}
-	if s.o.Timeout <= 0 {
-		return ctx, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
-	// grpc-go cancels the stream's context when the stream ends, which
-	// cancels this one and stops its timer; nothing else holds cancel.
-	_ = cancel
 	return ctx, nil
 }
 
-// refusedCalls counts the Calls that end before reaching [Server.Call]:
-// refused by grpc-go (a message over MaxRecvMessageSize: RESOURCE_EXHAUSTED,
-// a deadline that passed while the message was awaited, a message that
-// does not unmarshal: INTERNAL, grpc-go's own answer). They are recorded
-// under api_name "<unmatched>", as the api_name was never read, with the
-// status the client got, mapped to HTTP.
-type refusedCalls struct{ s *Server }
-
-type callKey struct{}
-
-// callState is one Call's record, from TagRPC to its End.
-type callState struct {
-	start   time.Time
-	reached atomic.Bool // Server.Call took over its accounting
-}
-
-func (refusedCalls) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
-func (refusedCalls) HandleConn(context.Context, stats.ConnStats)                       {}
-
-func (refusedCalls) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	if info.FullMethodName != callMethod {
-		return ctx
+// callService is pb's service description with a Call handler of
+// gobento's own (see handleCall).
+var callService = func() grpc.ServiceDesc {
+	d := pb.BentoService_ServiceDesc
+	d.Methods = slices.Clone(d.Methods)
+	for i := range d.Methods {
+		if d.Methods[i].MethodName == "Call" {
+			d.Methods[i].Handler = handleCall
+		}
 	}
-	return context.WithValue(ctx, callKey{}, &callState{start: time.Now()})
-}
+	return d
+}()
 
-func (r refusedCalls) HandleRPC(ctx context.Context, rs stats.RPCStats) {
-	end, ok := rs.(*stats.End)
-	if !ok {
-		return
+// handleCall runs as soon as a Call stream opens, before its request
+// message arrives. A message grpc-go refuses (over MaxRecvMessageSize:
+// RESOURCE_EXHAUSTED; one that does not unmarshal: INTERNAL; none before
+// the deadline: DEADLINE_EXCEEDED) fails dec, and grpc-go answers it
+// itself; the call is counted here under api_name "<unmatched>" (the
+// api_name was never read) with the status the client got, mapped to HTTP.
+// A stats.Handler would see these too, but costs every call about 20
+// allocations.
+func handleCall(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+	s := srv.(*Server)
+	start := time.Now()
+	req := new(pb.Request)
+	if err := dec(req); err != nil {
+		s.unmatched.Refused(start, errs.HTTPStatus(status.Code(err)))
+		return nil, err
 	}
-	if st, _ := ctx.Value(callKey{}).(*callState); st != nil && !st.reached.Load() {
-		r.s.unmatched.Refused(st.start, errs.HTTPStatus(status.Code(end.Error)))
-	}
+	return s.Call(ctx, req)
 }
 
 func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
@@ -286,9 +287,6 @@ func (s *Server) Stop(ctx context.Context) error {
 
 // Call runs one API.
 func (s *Server) Call(ctx context.Context, req *pb.Request) (*pb.Response, error) {
-	if st, _ := ctx.Value(callKey{}).(*callState); st != nil {
-		st.reached.Store(true)
-	}
 	a, ok := s.apis[req.GetApiName()]
 	if !ok {
 		start := s.unmatched.Start()
@@ -318,7 +316,11 @@ func (s *Server) call(ctx context.Context, a *api, req *pb.Request) (resp *pb.Re
 			return nil, status.Error(codes.ResourceExhausted, "Too many requests")
 		}
 	}
-	// ctx carries Timeout already: tap set it when the headers arrived.
+	if s.o.Timeout > 0 {
+		dl := deadline.New(ctx, s.o.Timeout)
+		defer dl.Release()
+		ctx = dl
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in API", "api", a.ep.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

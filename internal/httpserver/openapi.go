@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
+	"net/http"
 )
 
 // errorSchema is the JSON error object every failure carries.
@@ -137,7 +139,14 @@ type docsAPI struct {
 	Route, Summary, Doc, Curl string
 }
 
-// buildDocsPage renders the docs page: every API with a curl example.
+// baseURLMark stands for the server's base URL in a rendered docs page; it
+// is replaced per request by [docsPageFor], so the curl lines name the
+// address the page was fetched from ("http://localhost:5000" after
+// serve-http --port 5000). html/template leaves it as is.
+const baseURLMark = "@@GOBENTO_BASE_URL@@"
+
+// buildDocsPage renders the docs page: every API with a curl example whose
+// URL is baseURLMark.
 func buildDocsPage(o Options) []byte {
 	data := struct {
 		Name, Version, Doc string
@@ -167,17 +176,56 @@ func curlExample(ep Endpoint) string {
 	if len(ep.Input.MediaTypes) > 0 {
 		mt = ep.Input.MediaTypes[0]
 	}
+	url := baseURLMark + ep.Route
 	switch mt {
 	case "multipart/form-data":
-		return fmt.Sprintf("curl -X POST -F 'file=@input' http://localhost:3000%s", ep.Route)
+		return fmt.Sprintf("curl -X POST -F 'file=@input' %s", url)
 	case "image/png", "image/jpeg", "image/*":
-		return fmt.Sprintf("curl -X POST -H 'Content-Type: %s' --data-binary @image.png http://localhost:3000%s", mt, ep.Route)
+		return fmt.Sprintf("curl -X POST -H 'Content-Type: %s' --data-binary @image.png %s", mt, url)
 	}
 	ex := ep.Input.Example
 	if ex == "" {
 		ex = "..."
 	}
-	return fmt.Sprintf("curl -X POST -H 'Content-Type: %s' -d '%s' http://localhost:3000%s", mt, ex, ep.Route)
+	return fmt.Sprintf("curl -X POST -H 'Content-Type: %s' -d '%s' %s", mt, ex, url)
+}
+
+// docsPageFor returns page with its curl lines pointed at the server r
+// reached: the request's scheme and Host, so a copy-paste after
+// serve-http --port 5000 goes to port 5000.
+func docsPageFor(page []byte, r *http.Request) []byte {
+	return bytes.ReplaceAll(page, []byte(baseURLMark), []byte(html.EscapeString(baseURL(r))))
+}
+
+// baseURL is the URL the client used to reach the server, without a path.
+// A Host header that is not a plain host[:port] (empty, or with characters
+// a shell or curl would interpret) falls back to localhost, so the page
+// never shows a command that does something else than it says.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if !plainHost(host) {
+		host = "localhost"
+	}
+	return scheme + "://" + host
+}
+
+// plainHost reports whether h holds only letters, digits, '.', '-' and
+// ':' (a name or IPv4 address with an optional port). IPv6 literals are
+// left out: curl needs -g for their brackets.
+func plainHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':') {
+			return false
+		}
+	}
+	return true
 }
 
 // OpenAPI returns the OpenAPI 3.0 document a handler built from o serves at

@@ -17,6 +17,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/gobento/bento/internal/connlimit"
 )
 
 // scrape renders reg in the text format, as /metrics does, and parses it back.
@@ -227,6 +229,7 @@ func TestGRPCAndNamespaces(t *testing.T) {
 	s.Batch("clf", "run", 8).BatchSize(1, 3)
 	s.Runner("clf", 2, func() int { return 1 })
 	s.Queue("clf", "run", func() int { return 5 })
+	s.Listener("api", func() connlimit.Stats { return connlimit.Stats{Open: 1, Max: 10} })
 	fams := scrape(t, reg)
 	for _, c := range []struct {
 		name  string
