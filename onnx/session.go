@@ -211,10 +211,11 @@ type InputError struct {
 	// Input is the model input's name ("" when the number of inputs is
 	// wrong).
 	Input string
-	// Want is what the model declares (-1 for dynamic dimensions).
+	// WantType and WantShape are what the model declares (-1 for a
+	// dynamic dimension).
 	WantType  ElementType
 	WantShape Shape
-	// Got is what the caller passed.
+	// GotType and GotShape are what the caller passed.
 	GotType  ElementType
 	GotShape Shape
 	// Msg, when set, replaces the type and shape comparison.
