@@ -151,7 +151,7 @@ func (m *Model) NewSession(opts *Options) (*Session, error) {
 	if err != nil {
 		return nil, &ModelError{File: m.name, Err: fmt.Errorf("%w: %w", ErrInvalidModel, err)}
 	}
-	s := &Session{model: m, provider: opts.provider(), sess: sess, batchDim: true}
+	s := &Session{model: m, provider: opts.provider(), sess: sess, batchDim: len(m.inputs) > 0}
 	for _, x := range append(m.inputs[:len(m.inputs):len(m.inputs)], m.outputs...) {
 		if len(x.Shape) == 0 || x.Shape[0] >= 0 {
 			s.batchDim = false
