@@ -70,6 +70,7 @@ type Runner struct {
 	method *bento.RunnerMethod[[]Tensor, []Tensor]
 	model  atomic.Pointer[Model]
 	load   sync.Mutex // serializes the first read of the model
+	live   atomic.Int32
 }
 
 // NewRunner declares a runner called name on svc that serves the model
@@ -142,6 +143,14 @@ func (r *Runner) newSession(src Source, o *RunnerOptions) (*Session, error) {
 		sha = sha[:12]
 	}
 	families.info.WithLabelValues(r.name, m.FileName(), sha, m.opsetLabel(), "onnxruntime", version, s.Provider()).Set(1)
+	r.live.Add(1)
+	s.onClose = func() {
+		// The runner's last session is gone (the service stopped): its
+		// model is no longer served.
+		if r.live.Add(-1) == 0 {
+			families.info.DeletePartialMatch(prometheus.Labels{"runner_name": r.name})
+		}
+	}
 	return s, nil
 }
 

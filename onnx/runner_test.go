@@ -368,3 +368,45 @@ func TestRunnerStable(t *testing.T) {
 		t.Errorf("heap grew from %d KiB to %d KiB", h0>>10, h1>>10)
 	}
 }
+
+// TestModelInfoForgottenOnStop checks that a stopped runner's model is no
+// longer reported in gobento_model_info.
+func TestModelInfoForgottenOnStop(t *testing.T) {
+	svc := bento.NewService("onnx_info_stop")
+	onnx.NewRunner(svc, "info_stop", onnx.File(filepath.Join("testdata", "identity_uint8.onnx")), &onnx.RunnerOptions{Workers: 2})
+	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(), bento.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		fams, err := srv.Gatherer().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, f := range fams {
+			if f.GetName() != "gobento_model_info" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "runner_name" && l.GetValue() == "info_stop" {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d gobento_model_info series while serving, want 1", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d gobento_model_info series after stop, want 0", n)
+	}
+}

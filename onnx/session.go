@@ -84,7 +84,8 @@ type Session struct {
 	model    *Model
 	provider string
 	sess     *ort.DynamicAdvancedSession
-	batchDim bool // every input and output has a dynamic first dimension
+	batchDim bool   // every input and output has a dynamic first dimension
+	onClose  func() // set by a Runner: forgets the session's metrics
 }
 
 // Load reads the model at path and creates a session with opts (nil means
@@ -201,6 +202,9 @@ func (s *Session) Close() error {
 	}
 	err := s.sess.Destroy()
 	s.sess = nil
+	if s.onClose != nil {
+		s.onClose()
+	}
 	return err
 }
 
