@@ -5,7 +5,7 @@ PKGS     := ./...
 STATICCHECK_VERSION := v0.8.2
 GRPCURL_VERSION     := v1.9.4
 
-.PHONY: test vet fmt-check staticcheck unit exhaust e2e bench bench-quick fuzz soak proto proto-check tools onnxruntime
+.PHONY: test vet fmt-check staticcheck unit exhaust e2e compat bench bench-quick fuzz soak proto proto-check tools onnxruntime
 
 ## test: everything CI checks: formatting, vet, staticcheck (when installed), unit + integration
 ## tests with -race, the 30 s soak, the Prometheus e2e test when `prometheus` is installed, and
@@ -55,6 +55,11 @@ proto-check:
 ## e2e: real Prometheus scraping real example services (needs the prometheus binary)
 e2e:
 	$(GO) test -count=1 -v -run . ./e2e/
+
+## compat: BentoML 1.1.11's own Python clients (HTTP sync/async, gRPC) against every example;
+## a virtualenv with pinned packages in .cache/compat-venv (needs CPython 3.11: PYTHON=python3.11)
+compat:
+	bash tools/compat.sh
 
 ## fuzz: every fuzz target for FUZZTIME (default 20s) each
 fuzz:

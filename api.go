@@ -30,6 +30,7 @@ type apiOptions struct {
 	route    string
 	doc      string
 	maxItems int
+	example  string
 }
 
 // Route serves the API at path instead of "/<name>". A missing leading slash
@@ -39,6 +40,13 @@ func Route(path string) APIOption { return func(o *apiOptions) { o.route = path 
 
 // Doc sets the API description for the OpenAPI document and docs page.
 func Doc(doc string) APIOption { return func(o *apiOptions) { o.doc = doc } }
+
+// Example sets the example request body of the API, shown in its curl line
+// and filled in by the docs page's "Try it out", instead of the one the
+// input descriptor derives (a sentence for Text, the zero value for JSON,
+// ones for NDArray; none for files and images). For JSON and NDArray inputs
+// it must be JSON.
+func Example(body string) APIOption { return func(o *apiOptions) { o.example = body } }
 
 // MaxItems caps the items one request may carry: the first dimension of an
 // NDArray input. A request with more gets 413; over HTTP the decoder stops
@@ -59,13 +67,14 @@ var apiNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // reservedNames may not be API names (they are, or could be, built-in routes).
 var reservedNames = map[string]bool{
 	"index": true, "swagger": true, "docs": true, "metrics": true,
-	"healthz": true, "livez": true, "readyz": true,
+	"healthz": true, "livez": true, "readyz": true, "dashboard": true,
 }
 
 // reservedRoutes are served by gobento itself.
 var reservedRoutes = map[string]bool{
 	"/": true, "/metrics": true, "/healthz": true, "/livez": true, "/readyz": true,
 	"/docs.json": true, "/docs": true,
+	"/dashboard": true, "/dashboard/app.js": true, "/dashboard/app.css": true, "/dashboard/data": true,
 }
 
 // API registers fn as an API of svc called name, served by HTTP at
@@ -80,7 +89,7 @@ var reservedRoutes = map[string]bool{
 // keeps serving.
 //
 // name must be a valid identifier and not one of index, swagger, docs,
-// metrics, healthz, livez, readyz. Mistakes are reported when the service
+// metrics, healthz, livez, readyz, dashboard. Mistakes are reported when the service
 // starts.
 func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 	fn func(context.Context, In) (Out, error), opts ...APIOption) {
@@ -104,7 +113,7 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 	case strings.ContainsAny(route, "?# ") || strings.HasPrefix(route, "//") || strings.HasPrefix(route, "/:"):
 		svc.addErr(fmt.Errorf("bento: API %q: invalid route %q", name, route))
 		return
-	case reservedRoutes[route]:
+	case reservedRoutes[route] || strings.HasPrefix(route, "/swagger-ui/"):
 		svc.addErr(fmt.Errorf("bento: API %q: route %q is reserved for a built-in endpoint", name, route))
 		return
 	case in == nil || out == nil || fn == nil:
@@ -128,11 +137,15 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 			}
 		}
 	}
+	inSpec := in.Spec()
+	if o.example != "" {
+		inSpec.Example = o.example
+	}
 	e := &apiEntry{
 		name:  name,
 		route: route,
 		doc:   o.doc,
-		in:    in.Spec(),
+		in:    inSpec,
 		out:   out.Spec(),
 		callHTTP: func(ctx context.Context, p iospec.Payload) (iospec.Payload, error) {
 			p.MaxItems = o.maxItems

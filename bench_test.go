@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -110,7 +111,11 @@ func benchServers(tb testing.TB) map[string]string {
 	cfg := testConfig(tb)
 	cfg.APIServer.Metrics.Enabled = false
 	off := startHTTP(tb, echoService(), cfg)
-	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "bare": startBareEcho(tb)}
+	// The access log is on by default but writes nothing through the tests'
+	// discarding logger; this server formats every line (text, to
+	// io.Discard), which is its cost without the write to stderr.
+	logged := startHTTPWith(tb, echoService(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "gobento_accesslog": logged.URL(), "bare": startBareEcho(tb)}
 }
 
 // TestRequestPathAllocationBudget keeps the request path's allocations
@@ -213,6 +218,7 @@ func BenchmarkHandlerEcho(b *testing.B) {
 	}{
 		{"gobento", "gobento", "/echo", benchText},
 		{"gobento_metrics_off", "gobento_metrics_off", "/echo", benchText},
+		{"gobento_accesslog", "gobento_accesslog", "/echo", benchText},
 		{"bare", "bare", "/echo", benchText},
 		{"gobento_json", "gobento", "/echo_json", docJSON},
 		{"bare_json", "bare", "/echo_json", docJSON},
@@ -220,8 +226,12 @@ func BenchmarkHandlerEcho(b *testing.B) {
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			addr := urls[tc.server][len("http://"):]
-			req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-				tc.path, addr, len(tc.body), tc.body)
+			ct := "text/plain"
+			if strings.Contains(tc.path, "json") {
+				ct = "application/json"
+			}
+			req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+				tc.path, addr, ct, len(tc.body), tc.body)
 			b.SetParallelism(8)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

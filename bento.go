@@ -49,6 +49,7 @@ import (
 
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/httpserver"
+	"github.com/gobento/bento/internal/logbuf"
 )
 
 // Main runs the command line of a gobento program and exits: serve-http,
@@ -137,10 +138,16 @@ func serveCommand(ctx context.Context, svc *Service, stderr io.Writer, sp serveS
 		Short: sp.short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := cf.logger(stderr)
+			// Log lines are written out together every 100 ms (WARN and
+			// above at once): an access line then costs a copy, not a
+			// system call.
+			out := logbuf.New(stderr, 100*time.Millisecond)
+			defer out.Close()
+			log, err := cf.logger(out)
 			if err != nil {
 				return err
 			}
+			log = slog.New(logbuf.NewHandler(log.Handler(), out))
 			cfg, err := loadConfig(cf.configFile)
 			if err != nil {
 				return err
@@ -166,9 +173,10 @@ func serveCommand(ctx context.Context, svc *Service, stderr io.Writer, sp serveS
 
 func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobra.Command {
 	var (
-		host    string
-		port    int
-		timeout float64
+		host     string
+		port     int
+		timeout  float64
+		applySSL func(fs *pflag.FlagSet, cfg *config.Config)
 	)
 	return serveCommand(ctx, svc, stderr, serveSpec{
 		use:   "serve-http",
@@ -177,6 +185,7 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 			fs.StringVar(&host, "host", "0.0.0.0", "address to listen on (config api_server.http.host)")
 			fs.IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.http.port)")
 			fs.Float64Var(&timeout, "timeout", 60, timeoutFlagUsage)
+			applySSL = sslFlags(fs, true)
 		},
 		apply: func(fs *pflag.FlagSet, cfg *config.Config) error {
 			if fs.Changed("host") {
@@ -193,11 +202,12 @@ func serveHTTPCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 					return err
 				}
 			}
+			applySSL(fs, cfg)
 			return nil
 		},
 		start: StartHTTP,
 		started: func(log *slog.Logger, svc *Service, srv *Server, _ *config.Config) {
-			attrs := []any{"url", displayURL(srv.Addr(), "/")}
+			attrs := []any{"url", srv.displayURL() + "/"}
 			if u := srv.MetricsURL(); u != "" {
 				attrs = append(attrs, "metrics", u)
 			}

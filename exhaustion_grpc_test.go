@@ -178,6 +178,7 @@ func TestExhaustGRPCStreams(t *testing.T) {
 		t.Errorf("goroutines %v after the timeout, %v before", after, base)
 	}
 	l.finish(t)
+	checkServerLatency(t, p.metrics, "api_name", "classify")
 	p.checkRSS(t)
 }
 

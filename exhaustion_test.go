@@ -26,9 +26,11 @@ import (
 // /classify, and each test asserts:
 //
 //   - the server's peak RSS (VmHWM) stays under exhaustRSSBound;
-//   - every legitimate request succeeds, with p99 under exhaustP99 (not
-//     checked under the race detector, which slows the measuring clients
-//     several times over; `make exhaust` runs the suite without it);
+//   - every legitimate request succeeds, with p99 under exhaustP99: as the
+//     server timed them (its own duration histogram), and as the clients
+//     saw them (not checked under the race detector, which slows the
+//     measuring clients several times over; `make exhaust` runs the suite
+//     without it);
 //   - the server's metrics count what really happened to the attack's
 //     requests.
 const (
@@ -74,8 +76,8 @@ type exampleProc struct {
 }
 
 // startExample runs an example with serve-http (or serve-grpc when grpc)
-// on free loopback ports, with BENTOML_CONFIG_OPTIONS set to options, and
-// waits until it is ready.
+// on free loopback ports, with BENTOML_CONFIG_OPTIONS set to options (those
+// starting with "--" are flags instead), and waits until it is ready.
 func startExample(t *testing.T, name string, grpcServer bool, options ...string) *exampleProc {
 	t.Helper()
 	bin := buildExample(t, name)
@@ -89,8 +91,16 @@ func startExample(t *testing.T, name string, grpcServer bool, options ...string)
 		options = append(options, "api_server.grpc.metrics.host=127.0.0.1", "api_server.grpc.metrics.port="+strconv.Itoa(mport))
 		p.metrics = "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics"
 	}
+	var cfgOptions []string
+	for _, o := range options {
+		if strings.HasPrefix(o, "--") { // a flag, e.g. --log-level=info
+			args = append(args, o)
+		} else {
+			cfgOptions = append(cfgOptions, o)
+		}
+	}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), "BENTOML_CONFIG_OPTIONS="+strings.Join(options, " "))
+	p.cmd.Env = append(os.Environ(), "BENTOML_CONFIG_OPTIONS="+strings.Join(cfgOptions, " "))
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -228,6 +238,39 @@ func (l *legit) finish(t *testing.T) {
 	}
 }
 
+// serverFastShare returns the share of the endpoint's 200 answers that the
+// server itself timed at exhaustP99 or less, from its request-duration
+// histogram (the 0.1 s bucket): the server's view of the legitimate
+// requests' latency, free of the test clients' own scheduling.
+func serverFastShare(t *testing.T, metricsURL, label, endpoint string) float64 {
+	t.Helper()
+	fams := relSettledScrape(t, metricsURL)
+	for _, m := range fams["bentoml_api_server_request_duration_seconds"].GetMetric() {
+		if !labelsMatch(m, map[string]string{label: endpoint, "http_response_code": "200"}) {
+			continue
+		}
+		h := m.GetHistogram()
+		for _, b := range h.GetBucket() {
+			if b.GetUpperBound() == exhaustP99.Seconds() {
+				return float64(b.GetCumulativeCount()) / float64(h.GetSampleCount())
+			}
+		}
+	}
+	t.Fatalf("no %s=%q 200 series with a %v bucket", label, endpoint, exhaustP99)
+	return 0
+}
+
+// checkServerLatency fails unless 99% of the endpoint's 200 answers took
+// the server at most exhaustP99.
+func checkServerLatency(t *testing.T, metricsURL, label, endpoint string) {
+	t.Helper()
+	share := serverFastShare(t, metricsURL, label, endpoint)
+	t.Logf("server-side: %.2f%% of %s answers within %v", 100*share, endpoint, exhaustP99)
+	if share < 0.99 {
+		t.Errorf("server-side: only %.2f%% of %s answers within %v, want 99%%", 100*share, endpoint, exhaustP99)
+	}
+}
+
 // classifyCounts returns request_total for /classify by status code.
 func classifyCounts(t *testing.T, metricsURL string) map[string]float64 {
 	t.Helper()
@@ -290,6 +333,7 @@ func TestExhaustDeclaredBodies(t *testing.T) {
 		}
 	}
 	l.finish(t)
+	checkServerLatency(t, p.metrics, "endpoint", "/classify")
 	p.checkRSS(t)
 	// Each attack request is counted once, with what it got: the client
 	// closed while the body was awaited.
@@ -321,6 +365,7 @@ func TestExhaustSlowUploadsHoldNoSlot(t *testing.T) {
 	l := startLegit(p.addr, 4)
 	time.Sleep(2 * time.Second)
 	l.finish(t)
+	checkServerLatency(t, p.metrics, "endpoint", "/classify")
 	if got := classifyCounts(t, p.metrics)["429"]; got != 0 {
 		t.Errorf("%v requests refused with 429 while slow uploaders waited", got)
 	}
@@ -332,7 +377,8 @@ func TestExhaustSlowUploadsHoldNoSlot(t *testing.T) {
 // taken within write_timeout closes the connection, counted 499.
 func TestExhaustNonReadingClients(t *testing.T) {
 	p := startExample(t, "echo", false,
-		"api_server.traffic.max_concurrency=20", "api_server.http.write_timeout=1")
+		"api_server.traffic.max_concurrency=20", "api_server.http.write_timeout=1",
+		"--log-level=info") // the access log (on at info) wraps the ResponseWriter
 	payload := bytes.Repeat([]byte("x"), 1<<20) // echoed back: 1 MiB answers
 	req := fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(payload), payload)
 	var sent atomic.Int64
@@ -357,6 +403,7 @@ func TestExhaustNonReadingClients(t *testing.T) {
 	l := startLegitCall(p.addr, 4, "/echo", "hello", "hello")
 	time.Sleep(3 * time.Second)
 	l.finish(t)
+	checkServerLatency(t, p.metrics, "endpoint", "/echo")
 	got := endpointCounts(t, p.metrics, "/echo")
 	t.Logf("pipelined %d requests; counts %v", sent.Load(), got)
 	if got["429"] != 0 {
@@ -401,6 +448,7 @@ func TestExhaustLargeRequests(t *testing.T) {
 	}
 	wg.Wait()
 	l.finish(t)
+	checkServerLatency(t, p.metrics, "endpoint", "/classify")
 	p.checkRSS(t)
 	got := classifyCounts(t, p.metrics)
 	t.Logf("large requests by status seen (0: connection closed while writing): %v; counts %v", statuses, got)

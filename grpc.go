@@ -238,6 +238,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		MaxConcurrency:       maxConc,
 		Timeout:              seconds(cfg.APIServer.Traffic.Timeout),
 		Log:                  rt.log,
+		ServerOptions:        grpcAccessLog(cfg, rt.log),
 	})
 	if err != nil {
 		return fail(err)
@@ -246,7 +247,11 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	if err != nil {
 		return fail(err)
 	}
-	s := &Server{rt: rt, kind: "grpc", addr: ln.Addr(), serveErr: make(chan error, 1)}
+	apiLn, useTLS, err := tlsListener(ln, cfg, true)
+	if err != nil {
+		return fail(err)
+	}
+	s := &Server{rt: rt, kind: "grpc", addr: ln.Addr(), serveErr: make(chan error, 1), tls: useTLS}
 	var metricsSrv *http.Server
 	if cfg.APIServer.Metrics.Enabled {
 		metricsSrv, s.metricsURL, err = rt.serveMetrics(gc.Metrics.Host, gc.Metrics.Port, "/")
@@ -255,7 +260,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 			return fail(metricsListenError("api_server.grpc.metrics", err))
 		}
 	}
-	if err := s.launch(ctx, func() error { return gs.Serve(ln) }, grpc.ErrServerStopped, gs.Stop, metricsSrv); err != nil {
+	if err := s.launch(ctx, func() error { return gs.Serve(apiLn) }, grpc.ErrServerStopped, gs.Stop, metricsSrv); err != nil {
 		return nil, err
 	}
 	gs.SetReady()
@@ -281,6 +286,7 @@ func serveGRPCCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 		port       int
 		reflection bool
 		streams    uint32
+		applySSL   func(fs *pflag.FlagSet, cfg *config.Config)
 	)
 	return serveCommand(ctx, svc, stderr, serveSpec{
 		use:   "serve-grpc",
@@ -290,6 +296,7 @@ func serveGRPCCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 			fs.IntVarP(&port, "port", "p", 3000, "port to listen on (config api_server.grpc.port)")
 			fs.BoolVar(&reflection, "enable-reflection", false, "enable gRPC server reflection (config api_server.grpc.reflection.enabled)")
 			fs.Uint32Var(&streams, "max-concurrent-streams", 0, "maximum concurrent streams per connection (config api_server.grpc.max_concurrent_streams)")
+			applySSL = sslFlags(fs, false)
 		},
 		apply: func(fs *pflag.FlagSet, cfg *config.Config) error {
 			if fs.Changed("host") {
@@ -307,6 +314,7 @@ func serveGRPCCommand(ctx context.Context, svc *Service, stderr io.Writer) *cobr
 			if fs.Changed("max-concurrent-streams") {
 				cfg.APIServer.GRPC.MaxConcurrentStreams = &streams
 			}
+			applySSL(fs, cfg)
 			return nil
 		},
 		start: StartGRPC,

@@ -2,6 +2,7 @@ package bento_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -188,6 +190,41 @@ func TestGRPCServiceMetadata(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, got[name], ids)
 		}
 	}
+	// The attributes are BentoML's to_spec() minus the id: {"args": {...}},
+	// or empty for Text, as BentoML 1.1's servicer sends them.
+	attrs := map[string][2]string{}
+	for _, a := range md.GetApis() {
+		in, _ := protojson.Marshal(a.GetInput().GetAttributes())
+		out, _ := protojson.Marshal(a.GetOutput().GetAttributes())
+		attrs[a.GetName()] = [2]string{compactJSON(t, in), compactJSON(t, out)}
+	}
+	jsonArgs := `{"args":{"has_json_encoder":false,"has_pydantic_model":false}}`
+	wantAttrs := map[string][2]string{
+		"echo":  {`{}`, `{}`},
+		"point": {jsonArgs, jsonArgs},
+		"sum":   {`{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":true,"shape":[-1,2]}}`, `{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":false,"shape":null}}`},
+		"size":  {`{"args":{"allowed_mime_types":["image/png","image/jpeg","image/gif"],"mime_type":"image/png","pilmode":"RGB"}}`, jsonArgs},
+		"form":  {`{"args":{"note":{"id":"bentoml.io.Text"},"pt":{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}}}`, jsonArgs},
+	}
+	for name, w := range wantAttrs {
+		if attrs[name] != w {
+			t.Errorf("%s attributes:\n got %v\nwant %v", name, attrs[name], w)
+		}
+	}
+}
+
+// compactJSON re-encodes b with sorted keys and no spaces.
+func compactJSON(t *testing.T, b []byte) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 func TestGRPCHealthAndReflection(t *testing.T) {

@@ -103,8 +103,7 @@ func (textIO) Spec() iospec.Spec {
 		MediaTypes:   []string{"text/plain"},
 		ResponseType: "text/plain",
 		Schema:       map[string]any{"type": "string"},
-		Attributes:   map[string]any{},
-		ProtoField:   "text",
+		ProtoField:   "text", // no Attributes: BentoML's Text spec has no args
 		Example:      "I love this product, it is great!",
 	}
 }
@@ -166,9 +165,11 @@ func (j jsonIO[T]) Spec() iospec.Spec {
 		MediaTypes:   []string{"application/json"},
 		ResponseType: "application/json",
 		Schema:       jsonSchemaOf[T](),
-		Attributes:   map[string]any{"has_json_encoder": true, "has_pydantic_model": false},
-		ProtoField:   "json",
-		Example:      jsonExampleOf[T](),
+		// BentoML's JSON() with its default encoder and no pydantic model:
+		// a client can use neither over the wire.
+		Attributes: map[string]any{"has_pydantic_model": false, "has_json_encoder": false},
+		ProtoField: "json",
+		Example:    jsonExampleOf[T](),
 	}
 }
 

@@ -3,6 +3,7 @@ package bento
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -1244,6 +1245,50 @@ func BenchmarkNDArrayDecodeProto(b *testing.B) {
 
 // decodePV is decodeProtoValue with the descriptor's own spec.
 func decodePV[T any](d IO[T], v protoValue) (T, error) { return decodeProtoValue(d, d.Spec(), v) }
+
+// ---- BentoML specs ----------------------------------------------------------------
+
+// TestBentoSpecs checks each descriptor's to_spec() against what BentoML
+// 1.1.11 produces for the matching Python descriptor: BentoML's clients pass
+// args to the Python constructor (from_spec), so a missing or extra key
+// breaks them.
+func TestBentoSpecs(t *testing.T) {
+	cases := []struct {
+		name string
+		spec iospec.Spec
+		want string // JSON of BentoSpec()
+	}{
+		{"Text", Text().Spec(), `{"id":"bentoml.io.Text"}`},
+		{"JSON", JSON[meta]().Spec(), `{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}`},
+		{"NDArray default", NDArray[[][]float64]().Spec(), `{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":false,"shape":null},"id":"bentoml.io.NumpyNdarray"}`},
+		{"NDArray enforced", NDArray[[][]float32](Shape(-1, 4), DType("float32")).Spec(), `{"args":{"dtype":"float32","enforce_dtype":true,"enforce_shape":true,"shape":[-1,4]},"id":"bentoml.io.NumpyNdarray"}`},
+		{"NDArray int", NDArray[[]int]().Spec(), `{"args":{"dtype":"int64","enforce_dtype":false,"enforce_shape":false,"shape":null},"id":"bentoml.io.NumpyNdarray"}`},
+		{"Image default", Image().Spec(), `{"args":{"allowed_mime_types":["image/png","image/jpeg","image/gif"],"mime_type":"image/png","pilmode":"RGB"},"id":"bentoml.io.Image"}`},
+		{"Image options", Image(AllowedTypes("image/jpeg"), ImageFormat("image/jpeg"), MaxImagePixels(100)).Spec(), `{"args":{"allowed_mime_types":["image/jpeg"],"mime_type":"image/jpeg","pilmode":"RGB"},"id":"bentoml.io.Image"}`},
+		{"File default", File().Spec(), `{"args":{"kind":"binaryio","mime_type":null},"id":"bentoml.io.File"}`},
+		{"File mime", File(FileMIME("application/pdf")).Spec(), `{"args":{"kind":"binaryio","mime_type":"application/pdf"},"id":"bentoml.io.File"}`},
+		{"Multipart", Multipart(Field("name", Text()), Field("arr", NDArray[[]float64](Shape(3))), Field("img", Image())).Spec(),
+			`{"args":{"arr":{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":true,"shape":[3]},"id":"bentoml.io.NumpyNdarray"},` +
+				`"img":{"args":{"allowed_mime_types":["image/png","image/jpeg","image/gif"],"mime_type":"image/png","pilmode":"RGB"},"id":"bentoml.io.Image"},` +
+				`"name":{"id":"bentoml.io.Text"}},"id":"bentoml.io.Multipart"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := json.Marshal(c.spec.BentoSpec())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != c.want {
+				t.Errorf("BentoSpec() = %s\nwant          %s", b, c.want)
+			}
+			if c.spec.Attributes != nil {
+				if _, err := structpb.NewStruct(map[string]any{"args": c.spec.Attributes}); err != nil {
+					t.Errorf("args are not a valid Struct: %v", err)
+				}
+			}
+		})
+	}
+}
 
 // stripCRLF removes CR and LF bytes, as curl -d does to a file's content.
 func stripCRLF(b []byte) []byte {

@@ -176,10 +176,14 @@ func (im *imageIO) Spec() iospec.Spec {
 		MediaTypes:   media,
 		ResponseType: im.opts.format,
 		Schema:       map[string]any{"type": "string", "format": "binary"},
+		// BentoML's Image(pilmode, mime_type, allowed_mime_types) arguments,
+		// and no others: its from_spec passes them to the constructor.
+		// "RGB" is BentoML's default pilmode; like BentoML, gobento does not
+		// convert input images to it.
 		Attributes: map[string]any{
+			"pilmode":            "RGB",
 			"mime_type":          im.opts.format,
 			"allowed_mime_types": allowed,
-			"max_pixels":         im.opts.maxPixels,
 		},
 		ProtoField: "file",
 	}

@@ -242,7 +242,7 @@ func (m *multipartIO) Spec() iospec.Spec {
 			continue
 		}
 		props[f.name] = f.spec.Schema
-		attrs[f.name] = map[string]any{"id": f.spec.ID, "args": f.spec.Attributes}
+		attrs[f.name] = f.spec.BentoSpec()
 		required = append(required, f.name)
 	}
 	schema := map[string]any{"type": "object", "properties": props}

@@ -89,6 +89,9 @@ type Runner[M any] struct {
 	maxConc  int64
 	timeout  time.Duration
 	stopOnce sync.Once
+	// bentomlWorkers is the count from runners.resources and
+	// workers_per_resource, 0 when they are not set.
+	bentomlWorkers int
 }
 
 type methodLifecycle interface {
@@ -140,12 +143,16 @@ func (r *Runner[M]) workerCount() int {
 	if r.cfg.Workers > 0 {
 		return r.cfg.Workers
 	}
+	if r.bentomlWorkers > 0 {
+		return r.bentomlWorkers
+	}
 	return r.opts.workers
 }
 
 func (r *Runner[M]) prepare(env *runtimeEnv) error {
 	r.env = env
 	r.cfg = env.cfg.Runner(r.name)
+	r.bentomlWorkers = bentoMLWorkers(env.log, r.name, r.cfg)
 	r.timeout = time.Duration(r.cfg.Traffic.Timeout * float64(time.Second))
 	if r.cfg.Traffic.MaxConcurrency != nil {
 		r.maxConc = int64(*r.cfg.Traffic.MaxConcurrency)

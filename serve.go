@@ -18,6 +18,7 @@ import (
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/connlimit"
 	"github.com/gobento/bento/internal/customreg"
+	"github.com/gobento/bento/internal/dashboard"
 	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/instrument"
 )
@@ -41,6 +42,7 @@ type runtime struct {
 	gather  prometheus.Gatherer // reg with the custom metrics' direct families
 	metrics *instrument.Set
 	env     *runtimeEnv
+	dash    *dashboard.Dashboard // nil when off
 	ready   atomic.Bool
 	started []runnerLifecycle
 }
@@ -89,8 +91,13 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		customreg.Detach(reg)
 		return nil, fmt.Errorf("bento: custom metrics: %w", err)
 	}
+	logBentoMLKeys(cfg, log)
 	rt := &runtime{svc: svc, cfg: cfg, log: log, reg: reg, gather: customreg.Gatherer(reg), metrics: set}
 	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log}
+	if cfg.APIServer.Dashboard.Enabled && cfg.APIServer.Metrics.Enabled {
+		rt.dash = dashboard.New(dashboard.Options{Gatherer: rt.gather,
+			APINamespace: cfg.APIServer.Metrics.Namespace, RunnerNamespace: cfg.Runners.Metrics.Namespace})
+	}
 	var errsList []error
 	for _, r := range svc.runners {
 		if err := r.prepare(rt.env); err != nil {
@@ -143,13 +150,20 @@ type Server struct {
 	shutdown   func(ctx context.Context) error
 	once       sync.Once
 	stopErr    error
+	tls        bool // the API listener speaks TLS (api_server.ssl)
 }
 
 // Addr returns the address the API listener is bound to.
 func (s *Server) Addr() net.Addr { return s.addr }
 
-// URL returns the API base URL, e.g. "http://127.0.0.1:3000".
-func (s *Server) URL() string { return "http://" + s.addr.String() }
+// URL returns the API base URL, e.g. "http://127.0.0.1:3000" (https with
+// TLS).
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.addr.String()
+	}
+	return "http://" + s.addr.String()
+}
 
 // MetricsURL returns the URL of the metrics endpoint, or "" when metrics are
 // disabled.
@@ -175,6 +189,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.rt.log.Info("shutting down", "server", s.kind)
 		err := s.shutdown(ctx)
 		err = errors.Join(err, s.rt.stopRunners(ctx))
+		if s.rt.dash != nil {
+			s.rt.dash.Close()
+		}
 		customreg.Detach(s.rt.reg)
 		s.stopErr = err
 	})
@@ -241,8 +258,12 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	metricsCfg := cfg.APIServer.Metrics
 	separateMetrics := metricsCfg.Enabled && metricsCfg.Port != nil
 	var gatherer prometheus.Gatherer
+	var dash http.Handler
 	if metricsCfg.Enabled && !separateMetrics {
 		gatherer = rt.gather
+		if rt.dash != nil {
+			dash = rt.dash
+		}
 	}
 	var maxConc int
 	if cfg.APIServer.Traffic.MaxConcurrency != nil {
@@ -266,7 +287,13 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		LingerBytes:     hc.LingerBytes,
 		Log:             rt.log,
 		Exemplars:       metricsCfg.Exemplars,
+		Dashboard:       dash,
 	})
+	if err != nil {
+		customreg.Detach(rt.reg)
+		return nil, err
+	}
+	handler, err := wrapHTTP(h, cfg, rt.log, gatherer != nil)
 	if err != nil {
 		customreg.Detach(rt.reg)
 		return nil, err
@@ -276,16 +303,21 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		customreg.Detach(rt.reg)
 		return nil, err
 	}
+	apiLn, useTLS, err := tlsListener(ln, cfg, false)
+	if err != nil {
+		customreg.Detach(rt.reg)
+		return nil, err
+	}
 	hs := &http.Server{
-		Handler:           h,
+		Handler:           handler,
 		ReadHeaderTimeout: seconds(hc.ReadHeaderTimeout),
 		ReadTimeout:       seconds(hc.ReadTimeout),
 		IdleTimeout:       seconds(hc.IdleTimeout),
 		MaxHeaderBytes:    hc.MaxHeaderBytes,
-		ConnState:         trackIdle(ln),
+		ConnState:         unwrapTLS(trackIdle(ln)),
 		ErrorLog:          slog.NewLogLogger(rt.log.Handler(), slog.LevelDebug),
 	}
-	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1)}
+	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1), tls: useTLS}
 	var metricsSrv *http.Server
 	if separateMetrics {
 		host := hc.Host
@@ -301,7 +333,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	} else if metricsCfg.Enabled {
 		s.metricsURL = displayURL(ln.Addr(), "/metrics")
 	}
-	if err := s.launch(ctx, func() error { return hs.Serve(ln) }, http.ErrServerClosed, hs.Shutdown, metricsSrv); err != nil {
+	if err := s.launch(ctx, func() error { return hs.Serve(apiLn) }, http.ErrServerClosed, hs.Shutdown, metricsSrv); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -347,6 +379,11 @@ func (rt *runtime) serveMetrics(host string, port int, shownPath string) (*http.
 	mh := httpserver.MetricsHandler(rt.gather, rt.metrics, rt.log)
 	mux.Handle("/metrics", mh)
 	mux.Handle("/{$}", mh)
+	if rt.dash != nil {
+		for _, p := range []string{dashboard.PagePath, dashboard.JSPath, dashboard.CSSPath, dashboard.DataPath} {
+			mux.Handle(p, rt.dash)
+		}
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ConnState: trackIdle(ln)}
 	go srv.Serve(ln)

@@ -3,6 +3,7 @@ package bento_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -326,6 +327,56 @@ func TestOpenAPIDocument(t *testing.T) {
 	walk(doc)
 }
 
+// TestOpenAPIBentoMLExtensions checks the extensions BentoML's HTTP clients
+// read from /docs.json (Client.from_url): x-bentoml-name on every API
+// operation, and x-bentoml-io-descriptor, the descriptor's to_spec(), on its
+// requestBody and 200 response.
+func TestOpenAPIBentoMLExtensions(t *testing.T) {
+	srv := startHTTP(t, kitchenSink(t), nil)
+	doc := do(t, "GET", srv.URL()+"/docs.json", "", nil).json(t)
+	paths := doc["paths"].(map[string]any)
+	cases := []struct {
+		path, name string
+		in, out    string // JSON of the specs
+	}{
+		{"/echo", "echo", `{"id":"bentoml.io.Text"}`, `{"id":"bentoml.io.Text"}`},
+		{"/point", "point", `{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}`, `{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}`},
+		{"/sum", "sum", `{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":true,"shape":[-1,2]},"id":"bentoml.io.NumpyNdarray"}`, `{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":false,"shape":null},"id":"bentoml.io.NumpyNdarray"}`},
+		{"/size", "size", `{"args":{"allowed_mime_types":["image/png","image/jpeg","image/gif"],"mime_type":"image/png","pilmode":"RGB"},"id":"bentoml.io.Image"}`, `{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}`},
+		{"/file_len", "file_len", `{"args":{"kind":"binaryio","mime_type":null},"id":"bentoml.io.File"}`, `{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}`},
+		{"/form", "form", `{"args":{"note":{"id":"bentoml.io.Text"},"pt":{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}},"id":"bentoml.io.Multipart"}`, `{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}`},
+	}
+	js := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			op, ok := paths[c.path].(map[string]any)["post"].(map[string]any)
+			if !ok {
+				t.Fatalf("no POST %s", c.path)
+			}
+			if op["x-bentoml-name"] != c.name {
+				t.Errorf("x-bentoml-name = %v, want %q", op["x-bentoml-name"], c.name)
+			}
+			if _, ok := op["description"].(string); !ok {
+				t.Errorf("no description (BentoML's client reads it)")
+			}
+			in := op["requestBody"].(map[string]any)["x-bentoml-io-descriptor"]
+			if got := js(in); got != c.in {
+				t.Errorf("requestBody x-bentoml-io-descriptor = %s, want %s", got, c.in)
+			}
+			out := op["responses"].(map[string]any)["200"].(map[string]any)["x-bentoml-io-descriptor"]
+			if got := js(out); got != c.out {
+				t.Errorf("responses.200 x-bentoml-io-descriptor = %s, want %s", got, c.out)
+			}
+		})
+	}
+}
+
 func TestBodyLimit(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.APIServer.HTTP.MaxRequestSize = 1024
@@ -404,13 +455,16 @@ func TestStartupErrors(t *testing.T) {
 		bento.API(svc, "ok", bento.Text(), bento.Text(), echo)
 		bento.API(svc, "other", bento.Text(), bento.Text(), echo, bento.Route("/ok"))
 		bento.API(svc, "health", bento.Text(), bento.Text(), echo, bento.Route("/healthz"))
+		bento.API(svc, "dashboard", bento.Text(), bento.Text(), echo)
+		bento.API(svc, "dash", bento.Text(), bento.Text(), echo, bento.Route("/dashboard/data"))
 		bento.NewRunner(svc, "Bad Name", func() (int, error) { return 0, nil })
 		_, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
 		if err == nil {
 			t.Fatal("no error")
 		}
 		for _, want := range []string{`"metrics" is reserved`, `"9lives" is not a valid identifier`,
-			`duplicate API name "ok"`, `share route "/ok"`, `"/healthz" is reserved`, `invalid runner name "Bad Name"`} {
+			`duplicate API name "ok"`, `share route "/ok"`, `"/healthz" is reserved`, `invalid runner name "Bad Name"`,
+			`"dashboard" is reserved`, `"/dashboard/data" is reserved`} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error lacks %q:\n%v", want, err)
 			}

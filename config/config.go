@@ -19,6 +19,7 @@ type Config struct {
 	Version   int       `yaml:"version"`    // schema version; must be 1
 	APIServer APIServer `yaml:"api_server"` // the HTTP/gRPC API server
 	Runners   Runners   `yaml:"runners"`    // runner defaults and per-runner overrides
+	Tracing   Tracing   `yaml:"tracing"`    // BentoML's tracing keys: accepted and validated; export is off
 
 	// meta records where each key was set (file and line, or the
 	// BENTOML_CONFIG_OPTIONS variable) and which keys each per-runner block
@@ -32,9 +33,17 @@ type APIServer struct {
 	GRPC    GRPC    `yaml:"grpc"`
 	Traffic Traffic `yaml:"traffic"`
 	Metrics Metrics `yaml:"metrics"`
+	// Dashboard is the built-in live dashboard at /dashboard (gobento
+	// extension).
+	Dashboard Dashboard `yaml:"dashboard"`
 	// ShutdownTimeout is the grace period, in seconds, for draining in-flight
 	// requests at shutdown (gobento extension). Default 30; must be > 0.
 	ShutdownTimeout float64 `yaml:"shutdown_timeout"`
+	// Workers is BentoML's API worker process count: accepted (null or > 0)
+	// and not used, since one gobento process serves on every core.
+	Workers *int       `yaml:"workers"`
+	Logging APILogging `yaml:"logging"` // the access log
+	SSL     SSL        `yaml:"ssl"`     // TLS for the HTTP and gRPC servers
 }
 
 // HTTP is the api_server.http block: the HTTP listener and its limits.
@@ -74,6 +83,9 @@ type HTTP struct {
 	// extension). Defaults 2 s and 64 MiB.
 	LingerTimeout float64 `yaml:"linger_timeout"`
 	LingerBytes   int64   `yaml:"linger_bytes"`
+
+	CORS     CORS         `yaml:"cors"`     // cross-origin requests, as BentoML's (Starlette's) CORSMiddleware
+	Response HTTPResponse `yaml:"response"` // extra response headers
 }
 
 // GRPC is the api_server.grpc block, used by serve-grpc.
@@ -114,6 +126,13 @@ type GRPC struct {
 type GRPCMetrics struct {
 	Host string `yaml:"host"` // default "0.0.0.0"
 	Port int    `yaml:"port"` // default 3001
+}
+
+// Dashboard is api_server.dashboard: the live dashboard page at /dashboard,
+// served where /metrics is (the API port, or the separate metrics listener)
+// and only when the metrics are enabled.
+type Dashboard struct {
+	Enabled bool `yaml:"enabled"` // serve /dashboard; default true
 }
 
 // GRPCReflection is api_server.grpc.reflection.
@@ -186,6 +205,13 @@ type RunnerConfig struct {
 	// Workers is the number of worker goroutines (gobento extension);
 	// 0, the default, means the number given in code, or 1.
 	Workers int `yaml:"workers"`
+	// Resources is BentoML's runners.resources: nil (the system's), "system"
+	// or a mapping; with WorkersPerResource it sets the worker count as
+	// BentoML's scheduler would (see [RunnerConfig.WorkerCount]).
+	Resources *Resources `yaml:"resources"`
+	// WorkersPerResource is BentoML's workers_per_resource; default 1, > 0.
+	WorkersPerResource float64       `yaml:"workers_per_resource"`
+	Logging            RunnerLogging `yaml:"logging"` // accepted; runner calls are in-process, so there is no runner access log
 }
 
 // Batching is the adaptive-batching block of a runner.
@@ -230,17 +256,24 @@ func Default() *Config {
 			},
 			Traffic:         Traffic{Timeout: 60},
 			Metrics:         Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()}},
+			Dashboard:       Dashboard{Enabled: true},
 			ShutdownTimeout: 30,
+			Logging:         defaultAPILogging(),
+			SSL:             defaultSSL(),
 		},
 		Runners: Runners{
 			RunnerConfig: RunnerConfig{
 				Batching: Batching{Enabled: true, MaxBatchSize: 100, MaxLatencyMs: 60000},
 				Traffic:  Traffic{Timeout: 900},
 				Metrics:  Metrics{Enabled: true, Namespace: defaultRunnerNamespace, Duration: Duration{Buckets: buckets.Default()}},
+
+				WorkersPerResource: 1,
+				Logging:            RunnerLogging{Access: defaultAccessLog()},
 			},
 			PerRunner: map[string]RunnerConfig{},
 		},
-		meta: newMeta(),
+		Tracing: defaultTracing(),
+		meta:    newMeta(),
 	}
 }
 
@@ -311,7 +344,10 @@ func durationField(d *Duration, key string) **float64 {
 
 // clone returns a deep copy of c.
 func (c *Config) clone() *Config {
-	n := &Config{Version: c.Version, APIServer: c.APIServer}
+	n := &Config{Version: c.Version, APIServer: c.APIServer, Tracing: c.Tracing.clone()}
+	n.APIServer.Workers = clonePtr(c.APIServer.Workers)
+	n.APIServer.SSL = c.APIServer.SSL.clone()
+	n.APIServer.HTTP.CORS = c.APIServer.HTTP.CORS.clone()
 	n.APIServer.GRPC.MaxConcurrentStreams = clonePtr(c.APIServer.GRPC.MaxConcurrentStreams)
 	n.APIServer.GRPC.MaximumConcurrentRPCs = clonePtr(c.APIServer.GRPC.MaximumConcurrentRPCs)
 	n.APIServer.Traffic.MaxConcurrency = clonePtr(c.APIServer.Traffic.MaxConcurrency)
@@ -328,6 +364,7 @@ func (c *Config) clone() *Config {
 }
 
 func cloneRunner(r RunnerConfig) RunnerConfig {
+	r.Resources = r.Resources.clone()
 	r.Traffic.MaxConcurrency = clonePtr(r.Traffic.MaxConcurrency)
 	r.Metrics = cloneMetrics(r.Metrics)
 	return r

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,6 +125,7 @@ func TestDefault(t *testing.T) {
 		{"grpc.maximum_concurrent_rpcs", c.APIServer.GRPC.MaximumConcurrentRPCs, (*int)(nil)},
 		{"traffic", c.APIServer.Traffic, config.Traffic{Timeout: 60}},
 		{"metrics.enabled", c.APIServer.Metrics.Enabled, true},
+		{"dashboard.enabled", c.APIServer.Dashboard.Enabled, true},
 		{"metrics.namespace", c.APIServer.Metrics.Namespace, "bentoml_api_server"},
 		{"metrics.duration", c.APIServer.Metrics.Duration, config.Duration{Buckets: defaultBuckets}},
 		{"metrics.host", c.APIServer.Metrics.Host, (*string)(nil)},
@@ -231,6 +233,7 @@ api_server:
     maximum_concurrent_rpcs: 64
   traffic: {timeout: 2.5, max_concurrency: 32}
   metrics: {enabled: false, namespace: "my:ns_1", host: 127.0.0.1, port: 9090}
+  dashboard: {enabled: false}
   shutdown_timeout: 5
 runners:
   batching: {enabled: false, max_batch_size: 8, max_latency_ms: 250}
@@ -248,6 +251,8 @@ runners:
 				Traffic:         config.Traffic{Timeout: 2.5, MaxConcurrency: ptr(32)},
 				Metrics:         config.Metrics{Namespace: "my:ns_1", Duration: config.Duration{Buckets: defaultBuckets}, Host: ptr("127.0.0.1"), Port: ptr(9090)},
 				ShutdownTimeout: 5,
+				Logging:         config.Default().APIServer.Logging,
+				SSL:             config.Default().APIServer.SSL,
 			}
 			if !reflect.DeepEqual(a, want) {
 				t.Errorf("api_server =\n%+v\nwant\n%+v", a, want)
@@ -258,6 +263,9 @@ runners:
 				Traffic:  config.Traffic{Timeout: 30, MaxConcurrency: ptr(4)},
 				Metrics:  config.Metrics{Namespace: "runner_ns", Duration: config.Duration{Buckets: []float64{1, 2}}},
 				Workers:  3,
+
+				WorkersPerResource: 1,
+				Logging:            config.Default().Runners.Logging,
 			}
 			if !reflect.DeepEqual(r, wantR) {
 				t.Errorf("runners =\n%+v\nwant\n%+v", r, wantR)
@@ -304,9 +312,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown runner key", "runners:\n  batching:\n    size: 3\n", []wantErr{{"runners.batching.size", 3, "unknown key"}}},
 		{"unknown key in runner block", "runners:\n  iris:\n    batching:\n      max_batch: 3\n", []wantErr{{"runners.iris.batching.max_batch", 4, "unknown key"}}},
 		{"old key name hint", "api_server:\n  port: 3000\n", []wantErr{{"api_server.port", 2, "did you mean api_server.http.port?"}}},
-		{"unsupported BentoML key", "api_server:\n  workers: 4\n", []wantErr{{"api_server.workers", 2, "does not support"}}},
-		{"unsupported runner key", "runners:\n  resources: {cpu: 2}\n", []wantErr{{"runners.resources", 2, "does not support"}}},
-		{"unsupported key in runner block", "runners:\n  iris:\n    workers_per_resource: 2\n", []wantErr{{"runners.iris.workers_per_resource", 3, "does not support"}}},
+		{"unsupported BentoML key", "api_server:\n  backlog: 4096\n", []wantErr{{"api_server.backlog", 2, "does not support"}}},
+		{"renamed BentoML key", "api_server:\n  cors: {enabled: true}\n", []wantErr{{"api_server.cors", 2, "did you mean api_server.http.cors?"}}},
 		{"wrong type string for int", "api_server:\n  http:\n    port: abc\n", []wantErr{{"api_server.http.port", 3, `expected an integer, got string "abc"`}}},
 		{"quoted number is a string", "api_server:\n  http:\n    port: \"3000\"\n", []wantErr{{"api_server.http.port", 3, "expected an integer"}}},
 		{"float for int", "runners:\n  batching:\n    max_batch_size: 1.5\n", []wantErr{{"runners.batching.max_batch_size", 3, "expected an integer, got number 1.5"}}},
@@ -494,6 +501,9 @@ func TestLoad(t *testing.T) {
 				Batching: config.Batching{Enabled: false, MaxBatchSize: 10, MaxLatencyMs: 60000},
 				Traffic:  config.Traffic{Timeout: 5},
 				Metrics:  config.Metrics{Enabled: true, Namespace: "bentoml_runner", Duration: config.Duration{Buckets: defaultBuckets}},
+
+				WorkersPerResource: 1,
+				Logging:            config.Default().Runners.Logging,
 			}
 			if !reflect.DeepEqual(r, want) {
 				t.Errorf("iris_clf =\n%+v\nwant\n%+v", r, want)
@@ -825,7 +835,9 @@ func TestYAMLShape(t *testing.T) {
 			t.Errorf("YAML lacks %q:\n%s", want, s)
 		}
 	}
-	if strings.Count(s, "host:") != 4 || strings.Count(s, "port:") != 4 {
+	hosts := regexp.MustCompile(`(?m)^\s+host:`).FindAllString(s, -1)
+	ports := regexp.MustCompile(`(?m)^\s+port:`).FindAllString(s, -1)
+	if len(hosts) != 4 || len(ports) != 4 {
 		t.Errorf("runners.metrics.host/port should be omitted when unset:\n%s", s)
 	}
 }

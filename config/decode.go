@@ -44,21 +44,12 @@ var unsupported = map[string]string{
 	"api_server.host":                   "did you mean api_server.http.host?",
 	"api_server.timeout":                "did you mean api_server.traffic.timeout?",
 	"api_server.max_request_size":       "did you mean api_server.http.max_request_size?",
-	"api_server.cors":                   "a BentoML key that gobento does not support",
-	"api_server.workers":                "a BentoML key that gobento does not support: one process serves on all cores",
+	"api_server.cors":                   "did you mean api_server.http.cors?",
 	"api_server.backlog":                "a BentoML key that gobento does not support",
 	"api_server.max_runner_connections": "a BentoML key that gobento does not support",
 	"api_server.runner_probe":           "a BentoML key that gobento does not support",
-	"api_server.logging":                "a BentoML key that gobento does not support",
-	"api_server.ssl":                    "a BentoML key that gobento does not support",
-	"api_server.http.cors":              "a BentoML key that gobento does not support",
-	"api_server.http.response":          "a BentoML key that gobento does not support",
 	"api_server.grpc.channelz":          "a BentoML key that gobento does not support",
 	"runners.timeout":                   "did you mean runners.traffic.timeout?",
-	"runners.resources":                 "a BentoML key that gobento does not support; use runners.workers",
-	"runners.workers_per_resource":      "a BentoML key that gobento does not support; use runners.workers",
-	"runners.logging":                   "a BentoML key that gobento does not support",
-	"tracing":                           "a BentoML key that gobento does not support",
 	"monitoring":                        "a BentoML key that gobento does not support",
 	"logging":                           "a BentoML key that gobento does not support",
 }
@@ -147,6 +138,9 @@ func (d *decoder) value(v reflect.Value, n *yaml.Node, path []string, line int) 
 	n = resolve(n)
 	if v.Type() == runnersType {
 		d.runners(v.Addr().Interface().(*Runners), n, path, line)
+		return
+	}
+	if d.special(v, n, path, line) {
 		return
 	}
 	switch v.Kind() {

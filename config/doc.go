@@ -33,10 +33,13 @@
 //	config: api_server.metrics.namepsace (bentoml.yaml line 7): unknown key (did you mean api_server.metrics.namespace?)
 //	config: api_server.http.port (BENTOML_CONFIG_OPTIONS): expected an integer, got string "x"
 //
-// Unknown keys are errors. BentoML keys that gobento does not implement
-// (api_server.workers, api_server.http.cors, runners.resources, tracing,
-// ...) and pre-version-1 key names (api_server.port, ...) are errors with a
-// hint; gobento does not migrate old keys. Types are checked: integers are
+// Unknown keys are errors. Every key of BentoML 1.1's schema that a
+// deployment sets for the API server (CORS, TLS, access logs, the trace-id
+// header, workers, runner resources, tracing) is accepted with BentoML's
+// type and default; the few BentoML keys gobento does not implement
+// (api_server.backlog, api_server.runner_probe, monitoring, ...) and
+// pre-version-1 key names (api_server.port, ...) are errors with a hint;
+// gobento does not migrate old keys. Types are checked: integers are
 // accepted where numbers are expected (`max: 10`) but not the reverse, and
 // a quoted "3000" is not a port. Booleans also accept the unquoted YAML 1.1
 // words yes/no/on/off, as BentoML (PyYAML) does.
@@ -71,6 +74,33 @@
 //	api_server.http.body_memory_limit          67108864 request-body bytes held at once (64 MiB), >= max_request_size; 503 beyond [gobento]
 //	api_server.http.linger_timeout             2        lingering close after a 413: time ... [gobento]
 //	api_server.http.linger_bytes               67108864 ... and bytes read and discarded [gobento]
+//	api_server.http.cors.enabled               false    answer CORS as Starlette's CORSMiddleware (BentoML's)
+//	api_server.http.cors.access_control_allow_origins  null  origins (string or list; "*" any); required when enabled
+//	api_server.http.cors.access_control_allow_origin_regex  null  origins matching it in full are allowed too
+//	api_server.http.cors.access_control_allow_credentials   null  send Allow-Credentials (and the origin, not "*")
+//	api_server.http.cors.access_control_allow_methods  null  methods a preflight may ask for (string or list); null: GET; "*": all
+//	api_server.http.cors.access_control_allow_headers  null  request headers beyond the safelisted ones; "*": any
+//	api_server.http.cors.access_control_max_age        null  preflight cache time in seconds, >= 0; null: 600
+//	api_server.http.cors.access_control_expose_headers null  response headers a browser may read (string or list)
+//	api_server.http.response.trace_id          false    add X-BentoML-Trace-ID to every response
+//
+//	api_server.ssl.enabled                     false    informational, as in BentoML; true without certfile is an error
+//	api_server.ssl.certfile                    null     PEM certificate chain; setting it turns TLS on (HTTP and gRPC)
+//	api_server.ssl.keyfile                     null     PEM private key; null: the key is read from certfile
+//	api_server.ssl.keyfile_password            null     password of an encrypted key (PKCS#8 or legacy PEM)
+//	api_server.ssl.ca_certs                    null     CAs client certificates must chain to (serve-grpc: turns on mutual TLS)
+//	api_server.ssl.version                     17       Python ssl.PROTOCOL_*: 17 or 2 Go's TLS 1.2+1.3; 3, 4, 5 pin TLS 1.0, 1.1, 1.2
+//	api_server.ssl.cert_reqs                   0        Python ssl.CERT_*: 0 none, 1 optional, 2 required client certificates
+//	api_server.ssl.ciphers                     TLSv1    TLSv1/DEFAULT: Go's suites; else OpenSSL or IANA TLS 1.2 suite names
+//
+//	api_server.logging.access.enabled          true     one log line per HTTP request (Info level)
+//	api_server.logging.access.request_content_length   true  log the request body length
+//	api_server.logging.access.request_content_type     true  log the request Content-Type
+//	api_server.logging.access.response_content_length  true  log the response body length
+//	api_server.logging.access.response_content_type    true  log the response Content-Type
+//	api_server.logging.access.format.trace_id  032x     Python format spec of trace ids (validated; no traces yet)
+//	api_server.logging.access.format.span_id   016x     Python format spec of span ids (validated)
+//	api_server.workers                         null     > 0; accepted and not used: one process serves on every core (logged)
 //
 //	api_server.grpc.host                       0.0.0.0  gRPC listen address (serve-grpc)
 //	api_server.grpc.port                       3000     gRPC listen port, 0..65535
@@ -100,6 +130,7 @@
 //	api_server.metrics.host                    null     address of a separate metrics listener; needs port [gobento]
 //	api_server.metrics.port                    null     if set, /metrics is served only on this port, not on the API port [gobento]
 //	api_server.metrics.exemplars               false    attach the request id as an exemplar to API latency and counts (OpenMetrics scrapes) [gobento]
+//	api_server.dashboard.enabled               true     live dashboard at /dashboard, served where /metrics is (needs metrics enabled) [gobento]
 //
 //	api_server.shutdown_timeout                30       grace period for in-flight requests at shutdown, > 0 [gobento]
 //
@@ -112,6 +143,21 @@
 //	runners.metrics.namespace                  bentoml_runner  metric name prefix
 //	runners.metrics.duration.*                 as api_server.metrics.duration.*
 //	runners.workers                            0        worker goroutines, at most 1024; 0 means the number given in code, or 1 [gobento]
+//	runners.resources                          null     null, "system" or {cpu: 4 | "500m", nvidia.com/gpu: N | [ids]}; with
+//	                                                    workers_per_resource it sets the worker count (see [RunnerConfig.WorkerCount])
+//	runners.workers_per_resource               1        > 0 (int or float)
+//	runners.logging.access.*                   as api_server.logging.access without format; accepted (runner calls are in-process)
+//
+//	tracing.exporter_type                      null     zipkin, jaeger, otlp or in_memory; accepted and validated, export is off (logged)
+//	tracing.sample_rate                        null     0..1
+//	tracing.excluded_urls                      null     string or list
+//	tracing.timeout                            null     > 0
+//	tracing.max_tag_value_length               null     integer
+//	tracing.zipkin.*                           null     endpoint, local_node_ipv4/ipv6 (IP or integer), local_node_port (> 0)
+//	tracing.jaeger.*                           protocol thrift (or grpc), collector_endpoint, thrift.{agent_host_name,
+//	                                                    agent_port, udp_split_oversized_batches}, grpc.insecure
+//	tracing.otlp.*                             null     protocol (http or grpc), endpoint, compression (gzip, none, deflate),
+//	                                                    http.{certificate_file, headers (mapping)}, grpc.{headers, insecure}
 //	runners.<name>.*                           -        any of the runners.* keys above, for one runner
 //
 // Keys marked [gobento] are gobento extensions unknown to BentoML.

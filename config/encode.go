@@ -37,6 +37,7 @@ func (c *Config) YAML() ([]byte, error) {
 		addPair(runners, name, e.structNode(reflect.ValueOf(c.Runners.PerRunner[name]), "", keep))
 	}
 	addPair(root, "runners", runners)
+	addPair(root, "tracing", e.structNode(reflect.ValueOf(c.Tracing), "", nil))
 	if e.err != nil {
 		return nil, e.err
 	}

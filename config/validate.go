@@ -78,6 +78,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	v.seconds("api_server.shutdown_timeout", a.ShutdownTimeout)
+	v.bentomlKeys()
 
 	v.runner("runners", c.Runners.RunnerConfig)
 	for _, name := range slices.Sorted(maps.Keys(c.Runners.PerRunner)) {
@@ -219,6 +220,7 @@ func (v *validator) runner(prefix string, r RunnerConfig) {
 	if r.Workers < 0 || r.Workers > MaxWorkers {
 		v.add(prefix+".workers", "must be >= 0 (0 uses the number given in code) and at most %d, got %d", MaxWorkers, r.Workers)
 	}
+	v.runnerKeys(prefix, r)
 }
 
 func (v *validator) metrics(prefix string, m Metrics) {

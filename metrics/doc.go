@@ -20,7 +20,7 @@
 //	})
 //
 //	inferenceDuration.WithLabelValues("3.8", "SentimentIntensityAnalyzer").Observe(d.Seconds())
-//	polarity.WithLabelValues("true").Inc()
+//	polarity.WithLabelValues("True").Inc() // Python's str(True), as BentoML's example
 //
 // Each type wraps the matching client_golang vector and has its methods
 // (With, CurryWith, Delete, Collect, …), and the children it returns are

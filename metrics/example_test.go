@@ -31,7 +31,8 @@ func ExampleNewHistogram() {
 	// Output: 1 series
 }
 
-// The counter from BentoML's metrics guide.
+// The counter from BentoML's metrics guide. Its Python example passes a bool
+// as the label value, which prometheus_client renders as "True"/"False".
 func ExampleNewCounter() {
 	polarity := metrics.NewCounter(metrics.CounterOpts{
 		Name:       "polarity_total",
@@ -39,12 +40,12 @@ func ExampleNewCounter() {
 		LabelNames: []string{"polarity"},
 	})
 
-	polarity.WithLabelValues("true").Inc()
-	polarity.WithLabelValues("true").Inc()
-	polarity.WithLabelValues("false").Inc()
+	polarity.WithLabelValues("True").Inc()
+	polarity.WithLabelValues("True").Inc()
+	polarity.WithLabelValues("False").Inc()
 
-	fmt.Println(testutil.ToFloat64(polarity.WithLabelValues("true")))
-	fmt.Println(testutil.ToFloat64(polarity.WithLabelValues("false")))
+	fmt.Println(testutil.ToFloat64(polarity.WithLabelValues("True")))
+	fmt.Println(testutil.ToFloat64(polarity.WithLabelValues("False")))
 	// Output:
 	// 2
 	// 1

@@ -36,6 +36,8 @@ func newService() *bento.Service {
 			return classes, err
 		},
 		bento.Doc("Input: rows of [sepal_length, sepal_width, petal_length, petal_width]. Output: one class index per row."),
+		// a setosa, a versicolor and a virginica: "Try it out" answers [0, 1, 2]
+		bento.Example("[[5.1, 3.5, 1.4, 0.2], [6.4, 3.2, 4.5, 1.5], [6.3, 3.3, 6.0, 2.5]]"),
 		bento.MaxItems(10_000)) // a larger request gets 413 after 10 001 rows are parsed
 	return svc
 }

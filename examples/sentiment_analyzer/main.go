@@ -14,7 +14,6 @@ package main
 import (
 	"context"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/gobento/bento"
@@ -63,10 +62,21 @@ func newService() *bento.Service {
 			if err != nil {
 				return nil, err
 			}
-			polarityCounter.WithLabelValues(strconv.FormatBool(pos)).Inc()
+			polarityCounter.WithLabelValues(pythonBool(pos)).Inc()
 			return map[string]bool{"is_positive": pos}, nil
 		})
 	return svc
+}
+
+// pythonBool renders b as Python's str(bool) does. The guide's example
+// passes the bool itself as the polarity label, which prometheus_client
+// turns into "True" or "False"; dashboards built on BentoML's example
+// select those values.
+func pythonBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
 }
 
 func main() { bento.Main(newService()) }

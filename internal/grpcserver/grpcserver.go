@@ -91,6 +91,8 @@ type Options struct {
 	MaxConnectionAge time.Duration
 	// Log receives errors; nil means slog.Default().
 	Log *slog.Logger
+	// ServerOptions are added to the server's own (interceptors, ...).
+	ServerOptions []grpc.ServerOption
 }
 
 // Server is the gRPC server of one service.
@@ -129,7 +131,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.meta = meta
-	s.grpc = grpc.NewServer(s.serverOptions()...)
+	s.grpc = grpc.NewServer(append(s.serverOptions(), o.ServerOptions...)...)
 	s.grpc.RegisterService(&callService, s)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -245,7 +247,10 @@ var callService = func() grpc.ServiceDesc {
 // api_name was never read) with the status the client got, mapped to HTTP.
 // A stats.Handler would see these too, but costs every call about 20
 // allocations.
-func handleCall(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+//
+// Interceptors from Options.ServerOptions (the access log) run around the
+// Call of a request that decoded.
+func handleCall(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 	s := srv.(*Server)
 	start := time.Now()
 	req := new(pb.Request)
@@ -253,7 +258,11 @@ func handleCall(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryS
 		s.unmatched.Refused(start, errs.HTTPStatus(status.Code(err)))
 		return nil, err
 	}
-	return s.Call(ctx, req)
+	if interceptor == nil {
+		return s.Call(ctx, req)
+	}
+	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: pb.BentoService_Call_FullMethodName}
+	return interceptor(ctx, req, info, func(ctx context.Context, r any) (any, error) { return s.Call(ctx, r.(*pb.Request)) })
 }
 
 func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
@@ -380,8 +389,15 @@ func buildMetadata(o Options) (*pb.ServiceMetadataResponse, error) {
 	return m, nil
 }
 
+// descriptorMeta is the descriptor's metadata as BentoML 1.1's servicer
+// builds it: its to_spec() minus the id, i.e. {"args": {...}}, or an empty
+// Struct for a descriptor without args (Text).
 func descriptorMeta(spec iospec.Spec) (*pb.ServiceMetadataResponse_DescriptorMetadata, error) {
-	attrs, err := structpb.NewStruct(normalize(spec.Attributes))
+	fields := map[string]any{}
+	if spec.Attributes != nil {
+		fields["args"] = spec.Attributes
+	}
+	attrs, err := structpb.NewStruct(normalize(fields))
 	if err != nil {
 		return nil, err
 	}

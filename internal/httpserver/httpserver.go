@@ -33,11 +33,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gobento/bento/internal/dashboard"
 	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/iospec"
+	"github.com/gobento/bento/internal/swaggerui"
 )
+
+// swaggerAssets serves Swagger UI for the docs page.
+var swaggerAssets = swaggerui.Handler()
 
 // RequestIDHeader is set on every response.
 const RequestIDHeader = "X-BentoML-Request-ID"
@@ -91,6 +96,9 @@ type Options struct {
 	// Exemplars attaches {request_id="<X-BentoML-Request-ID>"} exemplars to
 	// the API duration and count samples.
 	Exemplars bool
+	// Dashboard serves /dashboard and its assets (see dashboard.Owns); nil
+	// means no dashboard (404).
+	Dashboard http.Handler
 }
 
 // Defaults of the Options fields that are 0.
@@ -234,11 +242,21 @@ func (h *Handler) serveOther(w http.ResponseWriter, r *http.Request) {
 			w.Write(h.openapi)
 		}
 		return
+	case dashboard.PagePath, dashboard.JSPath, dashboard.CSSPath, dashboard.DataPath:
+		if h.o.Dashboard != nil {
+			h.o.Dashboard.ServeHTTP(w, r)
+			return
+		}
 	case "/", "/docs":
 		if h.probeMethod(w, r) {
+			w.Header().Set("Content-Security-Policy", swaggerui.CSP)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write(docsPageFor(h.docsPage, r))
 		}
+		return
+	}
+	if swaggerui.Owns(path) {
+		swaggerAssets.ServeHTTP(w, r)
 		return
 	}
 	start := h.unmatched.Start()
@@ -411,9 +429,20 @@ func (h *Handler) tooMany(w http.ResponseWriter) int {
 // the client. net/http clears the deadline after each request.
 func (h *Handler) writeDeadline(w http.ResponseWriter) { setWriteDeadline(w, h.o.WriteTimeout) }
 
+// setWriteDeadline sets the connection's write deadline d from now,
+// through any middleware that wraps w and unwraps to it (as
+// http.ResponseController does, without allocating one).
 func setWriteDeadline(w http.ResponseWriter, d time.Duration) {
-	if wd, ok := w.(interface{ SetWriteDeadline(time.Time) error }); ok {
-		wd.SetWriteDeadline(time.Now().Add(d))
+	for {
+		switch x := w.(type) {
+		case interface{ SetWriteDeadline(time.Time) error }:
+			x.SetWriteDeadline(time.Now().Add(d))
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return
+		}
 	}
 }
 

@@ -35,7 +35,12 @@ var errorResponses = []struct {
 	{"504", "Not answered within api_server.traffic.timeout"},
 }
 
-// buildOpenAPI returns the OpenAPI 3.0 document of the service.
+// buildOpenAPI returns the OpenAPI 3.0 document of the service. Like
+// BentoML 1.1's, each API operation carries x-bentoml-name, and its
+// requestBody and 200 response carry x-bentoml-io-descriptor (the
+// descriptor's to_spec()): BentoML's HTTP clients build their descriptors
+// from them (Client.from_url fails with "Malformed BentoML spec" without).
+// Extensions are allowed on these three objects by OpenAPI 3.0.
 func buildOpenAPI(o Options) ([]byte, error) {
 	paths := map[string]any{}
 	infra := func(summary string) map[string]any {
@@ -53,12 +58,13 @@ func buildOpenAPI(o Options) ([]byte, error) {
 	for _, ep := range o.Endpoints {
 		content := map[string]any{}
 		for _, mt := range ep.Input.MediaTypes {
-			content[mt] = map[string]any{"schema": ep.Input.Schema}
+			content[mt] = mediaTypeObject(mt, ep.Input)
 		}
 		responses := map[string]any{
 			"200": map[string]any{
-				"description": "Successful Response",
-				"content":     map[string]any{ep.Output.ResponseType: map[string]any{"schema": ep.Output.Schema}},
+				"description":             "Successful Response",
+				"content":                 map[string]any{ep.Output.ResponseType: map[string]any{"schema": ep.Output.Schema}},
+				"x-bentoml-io-descriptor": ep.Output.BentoSpec(),
 			},
 		}
 		for _, er := range errorResponses {
@@ -78,8 +84,11 @@ func buildOpenAPI(o Options) ([]byte, error) {
 			"summary":        fmt.Sprintf("%s → %s", shortID(ep.Input.ID), shortID(ep.Output.ID)),
 			"description":    desc,
 			"x-bentoml-name": ep.Name,
-			"requestBody":    map[string]any{"required": true, "content": content},
-			"responses":      responses,
+			"requestBody": map[string]any{
+				"required": true, "content": content,
+				"x-bentoml-io-descriptor": ep.Input.BentoSpec(),
+			},
+			"responses": responses,
 		}}
 	}
 	version := o.ServiceVersion
@@ -119,19 +128,26 @@ func shortID(id string) string {
 
 var docsTmpl = template.Must(template.New("docs").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Name}} · gobento</title>
+<link rel="stylesheet" href="swagger-ui/swagger-ui.css">
+<link rel="icon" type="image/png" href="swagger-ui/favicon-32x32.png">
 <style>
 body{font-family:system-ui,-apple-system,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 code,pre{font-family:ui-monospace,monospace;background:#f4f4f6;border-radius:4px}
 pre{padding:.75rem;overflow-x:auto}h2{border-bottom:1px solid #ddd;padding-bottom:.25rem}
 .route{font-weight:bold}.meta{color:#666}
+#swagger-ui .information-container{display:none}
 </style></head><body>
 <h1>{{.Name}}</h1>
-<p class="meta">version {{.Version}} · served by gobento · <a href="docs.json">OpenAPI document</a>{{if .Metrics}} · <a href="metrics">metrics</a>{{end}} · <a href="readyz">readyz</a></p>
+<p class="meta">version {{.Version}} · served by gobento · <a href="docs.json">OpenAPI document</a>{{if .Metrics}} · <a href="metrics">metrics</a>{{end}}{{if .Dashboard}} · <a href="dashboard">dashboard</a>{{end}} · <a href="readyz">readyz</a></p>
 {{if .Doc}}<p>{{.Doc}}</p>{{end}}
+<div id="swagger-ui"></div>
+<h2 id="curl">With curl</h2>
 {{range .APIs}}<h2><span class="route">POST {{.Route}}</span></h2>
 <p>{{.Summary}}{{if .Doc}} — {{.Doc}}{{end}}</p>
 <pre>{{.Curl}}</pre>
 {{end}}
+<script src="swagger-ui/swagger-ui-bundle.js"></script>
+<script src="swagger-ui/init.js"></script>
 </body></html>
 `))
 
@@ -150,9 +166,10 @@ const baseURLMark = "@@GOBENTO_BASE_URL@@"
 func buildDocsPage(o Options) []byte {
 	data := struct {
 		Name, Version, Doc string
-		Metrics            bool
+		Metrics, Dashboard bool
 		APIs               []docsAPI
-	}{Name: o.ServiceName, Version: o.ServiceVersion, Doc: o.ServiceDoc, Metrics: o.Gatherer != nil}
+	}{Name: o.ServiceName, Version: o.ServiceVersion, Doc: o.ServiceDoc, Metrics: o.Gatherer != nil,
+		Dashboard: o.Dashboard != nil}
 	if data.Version == "" {
 		data.Version = "not available"
 	}

@@ -73,11 +73,13 @@ var DefaultBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 
 // often well below a millisecond.
 var batchTimeBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-// initialCodes are the statuses whose children exist from the moment a
-// route is declared, so that rate() and error-ratio queries see 0 rather
-// than a missing series; other codes appear on first use. Pre-creating every
-// possible code would multiply the series count (and scrape size) for
-// nothing.
+// initialCodes are the statuses whose request_total children exist from the
+// moment a route is declared, so that rate() and error-ratio queries see 0
+// rather than a missing series; other codes appear on first use. Duration
+// histogram children are never pre-created: a zero histogram makes
+// histogram_quantile answer NaN for that code (the guide's p99 query would
+// return a NaN series beside the real one). Pre-creating every possible code
+// would multiply the series count (and scrape size) for nothing.
 var initialCodes = []int{200, 500}
 
 // Options configures a [Set]. The zero value is usable except that both
@@ -400,7 +402,9 @@ func (s *Set) API(name string) *Route {
 	if name == Unmatched {
 		codes = []int{s.unmatchedCode()}
 	}
-	r := newRoute(s.apiInFlight.WithLabelValues(name, svc, ver), codes, func(code string) *codeChildren {
+	r := newRoute(s.apiInFlight.WithLabelValues(name, svc, ver), codes, func(code string) {
+		s.apiTotal.WithLabelValues(name, svc, ver, code)
+	}, func(code string) *codeChildren {
 		return &codeChildren{
 			total:    s.apiTotal.WithLabelValues(name, svc, ver, code),
 			duration: s.apiDuration.WithLabelValues(name, svc, ver, code),
@@ -442,7 +446,9 @@ func (s *Set) RunnerMethod(runner, method string) *Route {
 		endpoint = "/"
 	}
 	svc, ver := s.o.ServiceName, s.o.ServiceVersion
-	r := newRoute(s.runnerInFlight.WithLabelValues(endpoint, svc, ver, runner), initialCodes, func(code string) *codeChildren {
+	r := newRoute(s.runnerInFlight.WithLabelValues(endpoint, svc, ver, runner), initialCodes, func(code string) {
+		s.runnerTotal.WithLabelValues(endpoint, svc, ver, code, runner)
+	}, func(code string) *codeChildren {
 		return &codeChildren{
 			total:    s.runnerTotal.WithLabelValues(endpoint, svc, ver, code, runner),
 			duration: s.runnerDuration.WithLabelValues(endpoint, svc, ver, code, runner),

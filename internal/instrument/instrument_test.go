@@ -164,11 +164,16 @@ func TestFamiliesHTTP(t *testing.T) {
 		})
 	}
 
-	want := map[string]float64{"200": 3, "400": 1, "418": 1, "503": 1, "500": 0} // 500 exists before use, like 200
+	want := map[string]float64{"200": 3, "400": 1, "418": 1, "503": 1, "500": 0} // request_total{500} exists before use, like 200
 	for code, n := range want {
 		lbl := map[string]string{"endpoint": "/classify", "http_response_code": code}
 		if got := find(t, fams, "bentoml_api_server_request_total", lbl).GetCounter().GetValue(); got != n {
 			t.Errorf("total{%s} = %v, want %v", code, got, n)
+		}
+		if n == 0 {
+			// no histogram child for a code that never happened (see
+			// TestNoZeroHistogramChildren)
+			continue
 		}
 		h := find(t, fams, "bentoml_api_server_request_duration_seconds", lbl).GetHistogram()
 		if float64(h.GetSampleCount()) != n {
@@ -208,6 +213,48 @@ func TestFamiliesHTTP(t *testing.T) {
 				t.Errorf("%s%v = %v after all requests, want 0", name, labelsOf(m), v)
 			}
 		}
+	}
+}
+
+// TestNoZeroHistogramChildren checks what a declared route exposes before
+// any request: request_total children for 200 and 500 (the unmatched route:
+// its one code) at 0, and no duration histogram child at all. A zero
+// histogram child made the guide's histogram_quantile query answer a NaN
+// series for http_response_code="500" beside the real one (issue 13).
+func TestNoZeroHistogramChildren(t *testing.T) {
+	cases := []struct {
+		name            string
+		protocol        Protocol
+		declare         func(s *Set)
+		total, duration string
+		wantTotal       map[string]float64 // http_response_code → value
+	}{
+		{"http api", HTTP, func(s *Set) { s.API("/classify") }, "bentoml_api_server_request_total", "bentoml_api_server_request_duration_seconds", map[string]float64{"200": 0, "500": 0}},
+		{"http unmatched", HTTP, func(s *Set) { s.Unmatched() }, "bentoml_api_server_request_total", "bentoml_api_server_request_duration_seconds", map[string]float64{"404": 0}},
+		{"grpc api", GRPC, func(s *Set) { s.API("classify") }, "bentoml_api_server_request_total", "bentoml_api_server_request_duration_seconds", map[string]float64{"200": 0, "500": 0}},
+		{"grpc unmatched", GRPC, func(s *Set) { s.Unmatched() }, "bentoml_api_server_request_total", "bentoml_api_server_request_duration_seconds", map[string]float64{"400": 0}},
+		{"runner method", HTTP, func(s *Set) { s.RunnerMethod("iris_clf", "classify") }, "bentoml_runner_request_total", "bentoml_runner_request_duration_seconds", map[string]float64{"200": 0, "500": 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			s, err := New(reg, allOn(Options{Protocol: c.protocol, ServiceName: "iris_classifier"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.declare(s)
+			fams := scrape(t, reg)
+			got := map[string]float64{}
+			for _, m := range fams[c.total].GetMetric() {
+				got[labelsOf(m)["http_response_code"]] = m.GetCounter().GetValue()
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.wantTotal) {
+				t.Errorf("%s before any request = %v, want %v", c.total, got, c.wantTotal)
+			}
+			if n := len(fams[c.duration].GetMetric()); n != 0 {
+				t.Errorf("%s has %d children before any request, want 0", c.duration, n)
+			}
+		})
 	}
 }
 

@@ -34,10 +34,15 @@ type Route struct {
 	codes    [numCodes]atomic.Pointer[codeChildren]
 }
 
-func newRoute(inFlight prometheus.Gauge, initial []int, mk func(code string) *codeChildren) *Route {
+// newRoute returns a route whose children mk creates on a code's first use.
+// For each code in initial it calls precreate, which must create only the
+// counter child: a zero counter makes rate() and error ratios answer 0, but a
+// zero histogram child makes every histogram_quantile over the route answer a
+// NaN series for a code that never happened.
+func newRoute(inFlight prometheus.Gauge, initial []int, precreate func(code string), mk func(code string) *codeChildren) *Route {
 	r := &Route{inFlight: inFlight, newCode: mk}
 	for _, c := range initial {
-		r.codes[c-minCode].Store(mk(itoa(c)))
+		precreate(itoa(c))
 	}
 	return r
 }

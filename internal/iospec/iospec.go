@@ -32,12 +32,26 @@ type Spec struct {
 	ResponseType string
 	// Schema is the OpenAPI 3.0 schema object of the value.
 	Schema map[string]any
-	// Attributes are the descriptor's arguments, reported by gRPC
-	// ServiceMetadata (BentoML's to_spec() args).
+	// Attributes are the descriptor's arguments, exactly the "args" of
+	// BentoML 1.1's to_spec(): the keyword arguments its from_spec() passes
+	// to the Python descriptor's constructor, so no other key may appear.
+	// Nil means the descriptor has no args (Text).
 	Attributes map[string]any
 	// ProtoField is the name of the gRPC oneof field the descriptor maps to
 	// ("text", "json", "ndarray", "file", "multipart").
 	ProtoField string
 	// Example is an example request body for docs (may be empty).
 	Example string
+}
+
+// BentoSpec returns the descriptor's spec as BentoML 1.1's to_spec() gives
+// it: {"id": ID, "args": Attributes}, or only the id when Attributes is
+// nil. It is the value of x-bentoml-io-descriptor in /docs.json, which
+// BentoML's HTTP clients pass to from_spec.
+func (s Spec) BentoSpec() map[string]any {
+	m := map[string]any{"id": s.ID}
+	if s.Attributes != nil {
+		m["args"] = s.Attributes
+	}
+	return m
 }
