@@ -45,7 +45,16 @@ func TestBatchMethodEndToEnd(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	// A worker counts as busy until it is back from the yield that follows
+	// a batch (GOMAXPROCS <= workers), a moment after its callers have
+	// their answers: scrape once it is back.
 	fams := scrape(t, srv.URL()+"/metrics")
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); fams = scrape(t, srv.URL()+"/metrics") {
+		if busy, _ := sample(fams, "bentoml_runner_workers_busy", map[string]string{"runner_name": "dbl"}); busy == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	base := map[string]string{"runner_name": "dbl", "service_name": "batcher"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}

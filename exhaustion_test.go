@@ -479,12 +479,13 @@ func bigExchange(addr string, body []byte) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// A client that writes its whole over-limit body before reading gets the
-// 413 with its JSON body, not a connection reset (lingering close), with a
-// declared length and chunked.
+// A client that writes its whole over-limit body (30 MB to a 20 MiB limit)
+// before reading, as Python's requests does, gets the 413 with its JSON
+// body, not a connection reset (lingering close), with a declared length
+// and chunked.
 func TestOverLimitUploadSees413(t *testing.T) {
-	p := startExample(t, "iris_classifier", false, "api_server.http.max_request_size=1048576")
-	body := bytes.Repeat([]byte(" "), 3<<20)
+	p := startExample(t, "iris_classifier", false) // max_request_size 20 MiB
+	body := bytes.Repeat([]byte(" "), 30<<20)
 	for _, chunked := range []bool{false, true} {
 		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
 			c, err := net.Dial("tcp", p.addr)
