@@ -18,7 +18,10 @@ import (
 
 func load(t testing.TB, name string) *onnx.Session {
 	t.Helper()
-	s, err := onnx.Load(filepath.Join("testdata", name), nil)
+	// One intra-op thread: ONNX Runtime's default pool (a thread per core,
+	// spinning between runs) would take CPU from the packages tested in
+	// parallel, some of which check latencies.
+	s, err := onnx.Load(filepath.Join("testdata", name), &onnx.Options{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatalf("Load(%s): %v", name, err)
 	}
