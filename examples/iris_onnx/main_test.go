@@ -123,6 +123,12 @@ func TestMatchesScikitLearn(t *testing.T) {
 			defer func() { <-sem }()
 			b, _ := json.Marshal([][]float64{row})
 			status, got := classifyHTTP(t, srv.URL(), string(b))
+			// A 503 is the batcher shedding a call it cannot finish within
+			// max_latency (20 ms) on a loaded machine: by design; try again.
+			for try := 0; status == http.StatusServiceUnavailable && try < 50; try++ {
+				time.Sleep(10 * time.Millisecond)
+				status, got = classifyHTTP(t, srv.URL(), string(b))
+			}
 			if w := fmt.Sprintf("[%d]", want[i]); status != 200 || got != w {
 				t.Errorf("row %d %v: %d %s, want %s", i, row, status, got, w)
 			}
