@@ -5,12 +5,18 @@ PKGS     := ./...
 STATICCHECK_VERSION := v0.8.2
 GRPCURL_VERSION     := v1.9.4
 
-.PHONY: test vet fmt-check staticcheck unit exhaust e2e compat bench bench-quick fuzz soak proto proto-check tools
+.PHONY: test vet fmt-check staticcheck unit exhaust e2e compat bench bench-quick fuzz soak proto proto-check tools onnxruntime
 
 ## test: everything CI checks: formatting, vet, staticcheck (when installed), unit + integration
 ## tests with -race, the 30 s soak, the Prometheus e2e test when `prometheus` is installed, and
-## the exhaustion attacks once more without -race
-test: fmt-check vet staticcheck unit exhaust
+## the exhaustion attacks once more without -race. It fetches the ONNX Runtime library first, so
+## the ONNX tests always run.
+test: onnxruntime fmt-check vet staticcheck unit exhaust
+
+## onnxruntime: fetch libonnxruntime.so (ONNX Runtime 1.30.0, from the npm package
+## onnxruntime-node via `npm pack`) once into .cache/onnxruntime/, where the onnx package finds it
+onnxruntime:
+	@bash tools/onnxruntime.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^internal/pb/')); \

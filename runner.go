@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -78,6 +79,7 @@ type Runner[M any] struct {
 
 	env      *runtimeEnv
 	cfg      config.RunnerConfig
+	models   []M // closed on stop when they implement io.Closer
 	jobs     chan func(M, int)
 	quit     chan struct{}
 	wg       sync.WaitGroup
@@ -105,7 +107,9 @@ type methodLifecycle interface {
 // the service starts, before it reports ready; an error aborts start-up with
 // the runner's name in the message. The name is the runner_name label and the
 // key for per-runner configuration (runners.<name>.*): lower-case letters,
-// digits, '_', '.', '-', at most 63 characters.
+// digits, '_', '.', '-', at most 63 characters. A model that implements
+// io.Closer is closed when the runner stops, after its workers return (or
+// when start-up fails after it was built).
 func NewRunner[M any](svc *Service, name string, newModel func() (M, error), opts ...RunnerOption) *Runner[M] {
 	r := &Runner[M]{svc: svc, name: name, newModel: newModel, opts: runnerOptions{workers: 1}}
 	for _, o := range opts {
@@ -168,13 +172,16 @@ func (r *Runner[M]) start(ctx context.Context) error {
 	for i := range n {
 		m, err := constructModel(r.newModel)
 		if err != nil {
+			closeModels(models[:i])
 			return fmt.Errorf("runner %q: constructing the model for worker %d: %w", r.name, i+1, err)
 		}
 		models[i] = m
 		if err := ctx.Err(); err != nil {
+			closeModels(models[:i+1])
 			return fmt.Errorf("runner %q: start cancelled: %w", r.name, err)
 		}
 	}
+	r.models = models
 	r.jobs = make(chan func(M, int))
 	r.quit = make(chan struct{})
 	for i, m := range models {
@@ -203,6 +210,20 @@ func constructModel[M any](newModel func() (M, error)) (m M, err error) {
 		}
 	}()
 	return newModel()
+}
+
+// closeModels closes the models that implement io.Closer (native sessions
+// such as ONNX Runtime's hold memory the Go collector does not see).
+func closeModels[M any](models []M) error {
+	var errsList []error
+	for _, m := range models {
+		if c, ok := any(m).(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errsList = append(errsList, err)
+			}
+		}
+	}
+	return errors.Join(errsList...)
 }
 
 // work is one worker: it owns model m and runs jobs until quit.
@@ -236,6 +257,11 @@ func (r *Runner[M]) stop(ctx context.Context) error {
 	go func() { r.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		// Every worker has returned: no job can touch a model any more.
+		if err := closeModels(r.models); err != nil {
+			errsList = append(errsList, fmt.Errorf("runner %q: closing models: %w", r.name, err))
+		}
+		r.models = nil
 	case <-ctx.Done():
 		errsList = append(errsList, fmt.Errorf("runner %q: workers still busy at shutdown: %w", r.name, ctx.Err()))
 	}

@@ -24,7 +24,13 @@
 //     metrics and 5 000 custom-metric series;
 //  6. adaptive batching of a synthetic model whose batch costs a + b·n of busy
 //     CPU time: saturation vs batching off, light-load added latency, and
-//     2× overload.
+//     2× overload;
+//  7. (server processes, pinned like 1–4) examples/image_classifier /predict
+//     on ONNX Runtime vs its onnx-go build (-tags onnxgo), and the ONNX
+//     Runtime build's RSS after 10 000 requests with 1, 2 and 4 workers;
+//  8. (in-process) the onnx package's Session.Run against ONNX Runtime's own
+//     profiler timing of the same runs, and the ready-made runner's items/s
+//     batched vs batch size 1.
 //
 // The program prints a markdown report to stdout and exits non-zero only on
 // errors (a server that fails, a wrong response), never because a ratio
@@ -107,7 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.payload, "payload", 64, "bytes of text sent to echo")
 	fs.IntVar(&o.scrapes, "scrapes", 50, "timed /metrics scrapes per format")
 	fs.StringVar(&o.profileAPI, "profile-api", "echo", "API loaded by -profile: echo or echo_json")
-	fs.StringVar(&only, "only", "", "comma-separated subset of: echo,metrics,json,grpc,scrape,batching,profile")
+	fs.StringVar(&only, "only", "", "comma-separated subset of: echo,metrics,json,grpc,scrape,batching,profile,onnx")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.profileDir, "profile", "", "also load a CPU-profiled gobento echo server and bare server and write their pprof profiles to this directory")
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 s rounds, 1 round, short warm-up (about 20 s in all); prints figures marked as a smoke run, no verdicts")
@@ -133,7 +139,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		for _, s := range strings.Split(only, ",") {
 			s = strings.TrimSpace(s)
 			switch s {
-			case "echo", "metrics", "json", "grpc", "scrape", "batching", "profile":
+			case "echo", "metrics", "json", "grpc", "scrape", "batching", "profile", "onnx":
 				o.only[s] = true
 			default:
 				return nil, fmt.Errorf("-only: unknown part %q", s)

@@ -181,7 +181,7 @@ func (b *bench) runAll(ctx context.Context) error {
 	o := b.o
 	pairs := o.want("echo") || o.want("metrics") || o.want("json") || o.want("grpc")
 	unpin := func() error { return nil }
-	if o.pin && (pairs || (o.profileDir != "" && o.want("profile"))) {
+	if o.pin && (pairs || o.want("onnx") || (o.profileDir != "" && o.want("profile"))) {
 		if unpin, err = pinSelf(); err != nil {
 			return err
 		}
@@ -189,6 +189,11 @@ func (b *bench) runAll(ctx context.Context) error {
 	if pairs {
 		if err := b.httpPairs(ctx); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if o.want("onnx") && ctx.Err() == nil {
+		if err := b.onnxPairs(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("onnx: %w", err))
 		}
 	}
 	// Stop the server processes before the in-process parts.
@@ -224,6 +229,11 @@ func (b *bench) runAll(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("batching: %w", err))
 		}
 		b.rep.Batching = r
+	}
+	if o.want("onnx") && ctx.Err() == nil {
+		if err := b.runONNXModel(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("onnx: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

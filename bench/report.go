@@ -28,6 +28,7 @@ type report struct {
 	Pairs    []*pairResult   `json:"pairs"`
 	Scrape   *scrapeResult   `json:"scrape,omitempty"`
 	Batching *batchingResult `json:"batching,omitempty"`
+	ONNX     *onnxResult     `json:"onnx,omitempty"`
 	Elapsed  time.Duration   `json:"elapsed_ns"`
 }
 
@@ -176,5 +177,8 @@ func (r *report) writeMarkdown(w io.Writer) {
 		p("| 2× overload p99 of accepted calls, from the Run call | %.2f ms | ≤ %.0f ms (max_latency) | %s |\n", ov.RunP99ms, b.MaxLatencyMs, r.verdict(ov.RunP99ms <= b.MaxLatencyMs))
 		p("| 2× overload excess shed | %d of %d (%.0f%%) | excess shed, not queued | %s |\n\n",
 			ov.Shed, ov.Offered, 100*float64(ov.Shed)/float64(max(ov.Offered, 1)), r.verdict(ov.Shed > 0))
+	}
+	if r.ONNX != nil {
+		r.ONNX.writeMarkdown(p, r.verdict)
 	}
 }

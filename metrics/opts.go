@@ -129,6 +129,7 @@ var derivedSuffixes = []string{"_total", "_bucket", "_sum", "_count", "_created"
 // with name, or "".
 func reservedFamily(name string) string {
 	reserved := append(instrument.FamilyNames("", ""), customreg.SelfMetricNames...)
+	reserved = append(reserved, instrument.ModelFamilyNames...)
 	for _, f := range reserved {
 		if name == f {
 			return f

@@ -1,35 +1,22 @@
 // Command image_classifier serves the MNIST convolutional network of the
-// ONNX model zoo (see MODEL.md), run in pure Go with onnx-go.
+// ONNX model zoo (see MODEL.md) on ONNX Runtime, batched.
 //
+//	make onnxruntime   # once: fetches libonnxruntime.so into .cache/onnxruntime/
 //	go run ./examples/image_classifier serve-http --port 3000
 //	curl -s -F image=@examples/image_classifier/testdata/digit_7.png localhost:3000/predict
 //	{"digit":7,"probabilities":[...]}
 //
 // The upload (a multipart form with any field name, or a raw image/png,
 // image/jpeg or image/gif body) is scaled to 28×28 grayscale and classified
-// by a batchable runner method; each of the two workers owns one model graph.
+// by the onnx package's ready-made runner: two workers, each with its own
+// ONNX Runtime session, and concurrent requests merged into one run along
+// the model's dynamic batch dimension.
+//
+// Built with -tags onnxgo, the same service runs the original model in pure
+// Go with github.com/owulveryck/onnx-go (about 45× slower per image); the
+// benchmarks compare the two builds.
 package main
 
-import (
-	"context"
-	"image"
-	"time"
-
-	"github.com/gobento/bento"
-)
-
-func newService() *bento.Service {
-	svc := bento.NewService("image_classifier",
-		bento.WithDoc("Recognises a handwritten digit (white on black, or black on white) in an uploaded image."))
-	mnist := bento.NewRunner(svc, "mnist", NewMNIST, bento.Workers(2))
-	predict := bento.BatchMethod(mnist, "predict", (*MNIST).PredictBatch,
-		bento.MaxBatchSize(64), bento.MaxLatency(2*time.Second))
-	bento.API(svc, "predict", bento.Image(), bento.JSON[Prediction](),
-		func(ctx context.Context, img image.Image) (Prediction, error) {
-			return predict.Run(ctx, Preprocess(img))
-		},
-		bento.Doc("Upload an image of one digit; returns the digit and the probability of each class 0-9."))
-	return svc
-}
+import "github.com/gobento/bento"
 
 func main() { bento.Main(newService()) }

@@ -1,23 +1,10 @@
 package main
 
 import (
-	"context"
-	_ "embed"
 	"errors"
-	"fmt"
 	"image"
-	"image/color"
 	"math"
-
-	"github.com/owulveryck/onnx-go"
-	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
-	"gorgonia.org/tensor"
 )
-
-// mnistONNX is the ONNX model zoo MNIST CNN; see MODEL.md for its origin and licence.
-//
-//go:embed mnist-cntk.onnx
-var mnistONNX []byte
 
 const (
 	// ImageSize is the width and height of the model input in pixels.
@@ -39,69 +26,12 @@ const (
 // error (HTTP 400).
 var ErrInvalidInput = errors.New("invalid input")
 
-// MNIST runs the embedded MNIST convolutional network. An instance keeps the graph state
-// between setting the input and reading the output, so it is not safe for concurrent use:
-// create one per worker.
-type MNIST struct {
-	backend *gorgonnx.Graph
-	model   *onnx.Model
-}
-
-// NewMNIST parses the embedded ONNX model into a new, independent graph.
-func NewMNIST() (*MNIST, error) {
-	backend := gorgonnx.NewGraph()
-	model := onnx.NewModel(backend)
-	if err := model.UnmarshalBinary(mnistONNX); err != nil {
-		return nil, fmt.Errorf("mnist: parse model: %w", err)
-	}
-	return &MNIST{backend: backend, model: model}, nil
-}
-
 // Prediction is the classification of one image.
 type Prediction struct {
 	// Digit is the most probable digit.
 	Digit int `json:"digit"`
 	// Probabilities holds the softmax probability of each digit 0..9; they sum to 1.
 	Probabilities []float64 `json:"probabilities"`
-}
-
-// Predict classifies one preprocessed image: NumPixels finite values in row-major order,
-// white digit on black, on the 0..255 scale (see Preprocess). Invalid input yields an error
-// wrapping ErrInvalidInput. It returns ctx.Err() if ctx is done before inference starts;
-// a running inference is not interrupted.
-func (m *MNIST) Predict(ctx context.Context, pixels []float32) (Prediction, error) {
-	if err := ctx.Err(); err != nil {
-		return Prediction{}, err
-	}
-	if len(pixels) != NumPixels {
-		return Prediction{}, fmt.Errorf("mnist: %w: expected %d pixels, got %d", ErrInvalidInput, NumPixels, len(pixels))
-	}
-	for i, v := range pixels {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return Prediction{}, fmt.Errorf("mnist: %w: pixel %d is not a finite number", ErrInvalidInput, i)
-		}
-	}
-	backing := make([]float32, NumPixels)
-	copy(backing, pixels)
-	input := tensor.New(tensor.WithShape(1, 1, ImageSize, ImageSize), tensor.WithBacking(backing))
-	if err := m.model.SetInput(0, input); err != nil {
-		return Prediction{}, fmt.Errorf("mnist: set input: %w", err)
-	}
-	if err := m.backend.Run(); err != nil {
-		return Prediction{}, fmt.Errorf("mnist: run: %w", err)
-	}
-	outputs, err := m.model.GetOutputTensors()
-	if err != nil {
-		return Prediction{}, fmt.Errorf("mnist: read output: %w", err)
-	}
-	if len(outputs) != 1 {
-		return Prediction{}, fmt.Errorf("mnist: expected 1 output tensor, got %d", len(outputs))
-	}
-	logits, ok := outputs[0].Data().([]float32)
-	if !ok || len(logits) != NumDigits {
-		return Prediction{}, fmt.Errorf("mnist: unexpected output %T of shape %v", outputs[0].Data(), outputs[0].Shape())
-	}
-	return newPrediction(logits), nil
 }
 
 // newPrediction applies a numerically stable softmax to the logits.
@@ -124,21 +54,6 @@ func newPrediction(logits []float32) Prediction {
 		}
 	}
 	return Prediction{Digit: best, Probabilities: probs}
-}
-
-// PredictBatch classifies each image in turn (the model takes one image per run). An
-// invalid image fails the whole batch with an error naming its index and wrapping
-// ErrInvalidInput.
-func (m *MNIST) PredictBatch(ctx context.Context, batch [][]float32) ([]Prediction, error) {
-	out := make([]Prediction, 0, len(batch))
-	for i, pixels := range batch {
-		p, err := m.Predict(ctx, pixels)
-		if err != nil {
-			return nil, fmt.Errorf("image %d: %w", i, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
 }
 
 // Preprocess turns an arbitrary image into model input the way MNIST digits were
@@ -164,8 +79,8 @@ func Preprocess(img image.Image) []float32 {
 		}
 	}
 	lo, hi := gray[0], gray[0]
-	for _, v := range gray {
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	for _, v := range gray { // the values are finite: plain comparisons, not math.Min/Max
+		lo, hi = min(lo, v), max(hi, v)
 	}
 	if hi-lo < 1 {
 		return out
@@ -227,18 +142,45 @@ func Preprocess(img image.Image) []float32 {
 }
 
 // toGray converts img to row-major luminance values on the 0..255 scale, compositing
-// translucent pixels over a white background.
+// translucent pixels over a white background. The common decoded types (RGBA, NRGBA, Gray,
+// Paletted) are read directly, without boxing each pixel in an interface.
 func toGray(img image.Image) ([]float64, int, int) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	gray := make([]float64, w*h)
+	var at func(x, y int) (r, g, bl, a uint32)
+	switch m := img.(type) {
+	case *image.RGBA:
+		at = func(x, y int) (uint32, uint32, uint32, uint32) { return m.RGBAAt(x, y).RGBA() }
+	case *image.NRGBA:
+		at = func(x, y int) (uint32, uint32, uint32, uint32) { return m.NRGBAAt(x, y).RGBA() }
+	case *image.Gray:
+		at = func(x, y int) (uint32, uint32, uint32, uint32) { return m.GrayAt(x, y).RGBA() }
+	case *image.Paletted:
+		palette := make([][4]uint32, len(m.Palette))
+		for i, c := range m.Palette {
+			r, g, bl, a := c.RGBA()
+			palette[i] = [4]uint32{r, g, bl, a}
+		}
+		at = func(x, y int) (uint32, uint32, uint32, uint32) {
+			if i := int(m.ColorIndexAt(x, y)); i < len(palette) {
+				p := palette[i]
+				return p[0], p[1], p[2], p[3]
+			}
+			return 0, 0, 0, 0xffff // out-of-palette index: opaque black, as image.Paletted.At
+		}
+	default:
+		at = func(x, y int) (uint32, uint32, uint32, uint32) { return img.At(x, y).RGBA() }
+	}
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			// Premultiplied colour over white: c + (1-a)·white.
+			r, g, bl, a := at(b.Min.X+x, b.Min.Y+y)
+			// Premultiplied colour over white: c + (1-a)·white, then the luminance of
+			// color.Gray16Model (JFIF coefficients) on the 16-bit values.
 			white := uint32(0xffff) - a
-			c := color.RGBA64{R: uint16(r + white), G: uint16(g + white), B: uint16(bl + white), A: 0xffff}
-			gray[y*w+x] = float64(color.Gray16Model.Convert(c).(color.Gray16).Y) / 257
+			r, g, bl = r+white, g+white, bl+white
+			lum := (19595*r + 38470*g + 7471*bl + 1<<15) >> 16
+			gray[y*w+x] = float64(uint16(lum)) / 257
 		}
 	}
 	return gray, w, h

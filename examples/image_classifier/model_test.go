@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/owulveryck/onnx-go"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 var update = flag.Bool("update", false, "rewrite the sample PNGs in testdata/")
@@ -411,22 +412,52 @@ func TestReferenceVectors(t *testing.T) {
 	}
 }
 
-// readTensor decodes a serialised ONNX TensorProto holding float32 values.
+// readTensor decodes a serialised ONNX TensorProto holding float32 values (dims, then
+// float_data or raw_data); it needs no ONNX library.
 func readTensor(t *testing.T, path string) []float32 {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt, err := onnx.NewTensor(b)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+	var out []float32
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			t.Fatalf("%s: %v", path, protowire.ParseError(n))
+		}
+		b = b[n:]
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			t.Fatalf("%s: %v", path, protowire.ParseError(m))
+		}
+		v := b[:m]
+		b = b[m:]
+		switch {
+		case num == 2 && typ == protowire.VarintType: // data_type
+			if dt, _ := protowire.ConsumeVarint(v); dt != 1 {
+				t.Fatalf("%s: data type %d, want 1 (float)", path, dt)
+			}
+		case num == 4 && typ == protowire.BytesType: // packed float_data
+			raw, _ := protowire.ConsumeBytes(v)
+			out = append(out, floats(raw)...)
+		case num == 4 && typ == protowire.Fixed32Type:
+			u, _ := protowire.ConsumeFixed32(v)
+			out = append(out, math.Float32frombits(u))
+		case num == 9 && typ == protowire.BytesType: // raw_data, little-endian
+			raw, _ := protowire.ConsumeBytes(v)
+			out = append(out, floats(raw)...)
+		}
 	}
-	data, ok := tt.Data().([]float32)
-	if !ok {
-		t.Fatalf("%s: data is %T, want []float32", path, tt.Data())
+	return out
+}
+
+func floats(raw []byte) []float32 {
+	out := make([]float32, len(raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
-	return data
+	return out
 }
 
 // TestPreprocessRealDigits renders the reference MNIST images as PNG-like pictures (scaled
@@ -461,3 +492,32 @@ func TestPreprocessRealDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestToGrayFastPaths checks that the direct pixel readers give exactly what the generic
+// image.Image path gives, for every image type they handle.
+func TestToGrayFastPaths(t *testing.T) {
+	src := drawDigit(3, 40, 30, -30, -40, 5, color.RGBA{R: 200, G: 40, B: 90, A: 200}, color.Transparent)
+	nrgba := image.NewNRGBA(src.Bounds())
+	gray := image.NewGray(src.Bounds())
+	pal := image.NewPaletted(src.Bounds(), color.Palette{color.Black, color.White, color.RGBA{R: 200, A: 255}})
+	for _, dst := range []draw.Image{nrgba, gray, pal} {
+		draw.Draw(dst, dst.Bounds(), src, image.Point{}, draw.Src)
+	}
+	for _, img := range []image.Image{src, nrgba, gray, pal, src.SubImage(image.Rect(5, 5, 30, 25))} {
+		t.Run(fmt.Sprintf("%T", img), func(t *testing.T) {
+			got, w, h := toGray(img)
+			want, _, _ := toGray(opaqueWrapper{img})
+			if len(got) != w*h || len(got) != len(want) {
+				t.Fatalf("len %d, %d×%d, want %d", len(got), w, h, len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("pixel %d: %v, generic path %v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// opaqueWrapper hides the concrete image type, forcing toGray's generic path.
+type opaqueWrapper struct{ image.Image }
