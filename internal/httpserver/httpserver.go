@@ -131,23 +131,20 @@ type route struct {
 	metrics *instrument.Route
 }
 
+// orDefault sets *v to def when it is zero or negative (unset).
+func orDefault[T int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // New builds the handler. It fails if two endpoints share a route.
 func New(o Options) (*Handler, error) {
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if o.BodyMemoryLimit <= 0 {
-		o.BodyMemoryLimit = DefaultBodyMemoryLimit
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
-	if o.LingerTimeout <= 0 {
-		o.LingerTimeout = DefaultLingerTimeout
-	}
-	if o.LingerBytes <= 0 {
-		o.LingerBytes = DefaultLingerBytes
-	}
+	orDefault(&o.MaxBodyBytes, DefaultMaxBodyBytes)
+	orDefault(&o.BodyMemoryLimit, DefaultBodyMemoryLimit)
+	orDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&o.LingerTimeout, DefaultLingerTimeout)
+	orDefault(&o.LingerBytes, DefaultLingerBytes)
 	big := max(o.BodyMemoryLimit-smallReserve, o.MaxBodyBytes)
 	h := &Handler{o: o, log: o.Log, routes: make(map[string]*route, len(o.Endpoints)), bigBodyLimit: big}
 	if h.log == nil {
