@@ -3,6 +3,8 @@ package bento_test
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gobento/bento"
 )
 
 // The exhaustion suite replays the cheap attacks that used to take a
@@ -184,14 +188,26 @@ func startLegit(addr string, c int) *legit {
 	return startLegitCall(addr, c, "/classify", "[[5.9,3.0,5.1,1.8]]", "[2]")
 }
 
-// startLegitCall is startLegit for any API, body and expected answer.
+// startLegitCall is startLegit for any API, body and expected answer. It
+// returns once every client has had one answer, untimed: legitimate users
+// are already connected and served when an attack begins, so their first
+// dial and the server's first call of the API are not part of what the
+// attack costs them.
 func startLegitCall(addr string, c int, path, body, want string) *legit {
 	l := &legit{stop: make(chan struct{}), done: make(chan struct{})}
 	client := relClient(c)
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var wg, warm sync.WaitGroup
+	warm.Add(c)
 	for range c {
 		wg.Go(func() {
+			st, got, err := relSend(client, "POST", "http://"+addr+path, "application/json", []byte(body))
+			if err != nil || st != 200 || string(got) != want {
+				mu.Lock()
+				l.failures = append(l.failures, fmt.Sprintf("before the attack: %d %q %v", st, got, err))
+				mu.Unlock()
+			}
+			warm.Done()
 			for {
 				select {
 				case <-l.stop:
@@ -214,6 +230,7 @@ func startLegitCall(addr string, c int, path, body, want string) *legit {
 			}
 		})
 	}
+	warm.Wait()
 	go func() { wg.Wait(); client.CloseIdleConnections(); close(l.done) }()
 	return l
 }
@@ -441,39 +458,126 @@ func TestExhaustNonReadingClients(t *testing.T) {
 // MaxItems stops the parse after 10 001 rows with 413.
 func TestExhaustLargeRequests(t *testing.T) {
 	p := startExample(t, "iris_classifier", false)
-	big := rowsBody(1_100_000)
-	if len(big) > 20<<20 {
-		t.Fatalf("body %d bytes is over the limit", len(big))
-	}
+	a := startAttacker(t, "large", p.addr)
 	l := startLegit(p.addr, 4)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	for range 30 {
-		wg.Go(func() {
-			st, body, err := bigExchange(p.addr, big)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				// Refused for memory before its body was read: the 503
-				// was sent and the connection closed at once, without a
-				// lingering close, so a client still writing sees an error.
-				st = 0
-			} else if st != 413 && st != 503 {
-				t.Errorf("large request got %d %q, want 413 or 503", st, errsClip(string(body)))
-			}
-			statuses[st]++
-		})
-	}
-	wg.Wait()
+	statuses := a.run(t)
 	l.finish(t)
 	checkServerLatency(t, p.metrics, "endpoint", "/classify")
 	p.checkRSS(t)
 	got := classifyCounts(t, p.metrics)
 	t.Logf("large requests by status seen (0: connection closed while writing): %v; counts %v", statuses, got)
+	for st := range statuses {
+		if st != 0 && st != 413 && st != 503 {
+			t.Errorf("large requests got %d, want 413 or 503", st)
+		}
+	}
 	if got["413"] != float64(statuses[413]) || got["503"] != float64(statuses[503]+statuses[0]+l.shed) || statuses[413] == 0 {
 		t.Errorf("request_total 413: %v, 503: %v; clients saw %v", got["413"], got["503"], statuses)
 	}
+}
+
+// attacker is an attack run by the test binary in a process of its own,
+// as a real attacker is: its CPU and garbage (30 × 20 MB bodies written)
+// would otherwise slow the legitimate client measured beside it, in the
+// same Go runtime, and the test would time the attacker, not the server.
+type attacker struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+}
+
+// attackEnv names the attack the test binary runs as TestAttackerProcess.
+const attackEnv = "GOBENTO_TEST_ATTACK"
+
+// startAttacker starts the attack's process and returns once it is ready
+// (its payload built); run launches the attack.
+func startAttacker(t *testing.T, kind, addr string) *attacker {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAttackerProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), attackEnv+"="+kind, "GOBENTO_TEST_ADDR="+addr)
+	cmd.Stderr = os.Stderr
+	a := &attacker{cmd: cmd}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.stdin, a.stdout = stdin, bufio.NewReader(stdout)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if line, err := a.stdout.ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("attacker: %q %v", line, err)
+	}
+	return a
+}
+
+// run launches the attack and returns the statuses its requests got
+// (0: the connection closed while the request was being written).
+func (a *attacker) run(t *testing.T) map[int]int {
+	t.Helper()
+	if _, err := io.WriteString(a.stdin, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	var statuses map[int]int
+	for {
+		line, err := a.stdout.ReadString('\n')
+		if err != nil {
+			t.Fatalf("attacker ended without a result: %v", err)
+		}
+		if rest, ok := strings.CutPrefix(line, "statuses "); ok {
+			if err := json.Unmarshal([]byte(rest), &statuses); err != nil {
+				t.Fatal(err)
+			}
+			return statuses
+		}
+	}
+}
+
+// TestAttackerProcess is the attacker's side of startAttacker; run
+// directly, it skips.
+func TestAttackerProcess(t *testing.T) {
+	kind, addr := os.Getenv(attackEnv), os.Getenv("GOBENTO_TEST_ADDR")
+	if kind == "" {
+		t.Skip("run by startAttacker in a process of its own")
+	}
+	if kind != "large" {
+		t.Fatalf("unknown attack %q", kind)
+	}
+	big := rowsBody(1_100_000)
+	if len(big) > 20<<20 {
+		t.Fatalf("body %d bytes is over the limit", len(big))
+	}
+	fmt.Println("ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for range 30 {
+		wg.Go(func() {
+			st, body, err := bigExchange(addr, big)
+			if err != nil {
+				// Refused for memory after its first 64 KiB: the 503 was
+				// sent and the connection closed at once, without a
+				// lingering close, so a client still writing sees an error.
+				st = 0
+			} else if st != 413 && st != 503 {
+				t.Logf("large request got %d %q", st, errsClip(string(body)))
+			}
+			mu.Lock()
+			statuses[st]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	b, _ := json.Marshal(statuses)
+	fmt.Printf("statuses %s\n", b)
 }
 
 // bigExchange writes a whole request before reading, as Python's requests
@@ -615,5 +719,61 @@ func TestConnectionCap(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "connection limit reached") {
 		t.Errorf("no WARN line for the connection limit in:\n%s", errsClip(p.stderr.String()))
+	}
+}
+
+// A large body of declared length takes its whole length from
+// body_memory_limit once it begins to arrive: a second one that cannot fit
+// beside it is refused (503, Retry-After) after its first 64 KiB, not after
+// megabytes of reading; once the first is done, the budget is free again.
+func TestDeclaredBodyClaimsBudgetWhenItArrives(t *testing.T) {
+	svc := bento.NewService("budget")
+	bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) {
+		return strconv.Itoa(len(s)), nil
+	})
+	cfg := testConfig(t)
+	cfg.APIServer.HTTP.MaxRequestSize = 4 << 20
+	cfg.APIServer.HTTP.BodyMemoryLimit = 8 << 20 // 4 MiB for large bodies, 4 MiB kept for small ones
+	srv := relStartHTTP(t, svc, cfg)
+	addr := srv.Addr().String()
+	const size = 3 << 20
+	start := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", size)
+		c.Write(bytes.Repeat([]byte("x"), 100<<10)) // past the first 64 KiB
+		return c
+	}
+	answer := func(c net.Conn) *http.Response {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	first := start()
+	time.Sleep(100 * time.Millisecond) // the server has read it past 64 KiB
+	second := start()
+	if resp := answer(second); resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("second large body: %d (Retry-After %q), want 503 before the rest of it is sent", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// A small request still fits in the part kept for small bodies.
+	if st, body, err := relSend(http.DefaultClient, "POST", "http://"+addr+"/echo", "text/plain", []byte("hi")); err != nil || st != 200 || string(body) != "2" {
+		t.Fatalf("small request beside it: %d %q %v", st, body, err)
+	}
+	first.Write(bytes.Repeat([]byte("x"), size-100<<10))
+	if resp := answer(first); resp.StatusCode != 200 {
+		t.Fatalf("first large body: %d, want 200", resp.StatusCode)
+	}
+	third := start()
+	third.Write(bytes.Repeat([]byte("x"), size-100<<10))
+	if resp := answer(third); resp.StatusCode != 200 {
+		t.Fatalf("large body after the first is done: %d, want 200", resp.StatusCode)
 	}
 }

@@ -605,11 +605,21 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 			}
 			// Grow 4× at a time: the copies add up to a third of the body.
 			grow := min(3*int64(len(buf)), want-int64(len(buf)))
-			if !h.charge(grow, int64(len(buf))+grow) {
+			// A body of declared length that has begun to arrive takes the
+			// rest of its length from the budget at its first growth: of
+			// many large requests arriving at once, those that cannot all
+			// fit are refused after 64 KiB, not after megabytes of reading
+			// (work wasted on both sides). One of unknown length pays as
+			// it grows.
+			need := grow
+			if cl > 0 {
+				need = want - charged // 0 after the first growth
+			}
+			if need > 0 && !h.charge(need, int64(len(buf))+grow) {
 				h.bodyMem.Add(-charged)
 				return nil, 0, h.busy(w, r, true)
 			}
-			charged += grow
+			charged += need
 			nb := make([]byte, int64(len(buf))+grow)
 			copy(nb, buf)
 			buf = nb
