@@ -28,6 +28,10 @@
 //  7. (server processes, pinned like 1–4) examples/image_classifier /predict
 //     on ONNX Runtime vs its onnx-go build (-tags onnxgo), and the ONNX
 //     Runtime build's RSS after 10 000 requests with 1, 2 and 4 workers;
+//  9. (server processes, pinned like 1–4) the runner hand-off:
+//     examples/iris_classifier /classify (a batched runner around a trivial
+//     model) vs examples/echo "echo_json" with a JSON body of the same size
+//     (-only runner);
 //  8. (in-process) the onnx package's Session.Run against ONNX Runtime's own
 //     profiler timing of the same runs, and the ready-made runner's items/s
 //     batched vs batch size 1.
@@ -113,7 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.payload, "payload", 64, "bytes of text sent to echo")
 	fs.IntVar(&o.scrapes, "scrapes", 50, "timed /metrics scrapes per format")
 	fs.StringVar(&o.profileAPI, "profile-api", "echo", "API loaded by -profile: echo or echo_json")
-	fs.StringVar(&only, "only", "", "comma-separated subset of: echo,metrics,json,grpc,scrape,batching,profile,onnx")
+	fs.StringVar(&only, "only", "", "comma-separated subset of: echo,metrics,json,grpc,runner,scrape,batching,profile,onnx")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.profileDir, "profile", "", "also load a CPU-profiled gobento echo server and bare server and write their pprof profiles to this directory")
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 s rounds, 1 round, short warm-up (about 20 s in all); prints figures marked as a smoke run, no verdicts")
@@ -139,7 +143,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		for _, s := range strings.Split(only, ",") {
 			s = strings.TrimSpace(s)
 			switch s {
-			case "echo", "metrics", "json", "grpc", "scrape", "batching", "profile", "onnx":
+			case "echo", "metrics", "json", "grpc", "runner", "scrape", "batching", "profile", "onnx":
 				o.only[s] = true
 			default:
 				return nil, fmt.Errorf("-only: unknown part %q", s)

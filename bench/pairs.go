@@ -179,7 +179,7 @@ func (b *bench) runAll(ctx context.Context) error {
 	}
 	var errs []error
 	o := b.o
-	pairs := o.want("echo") || o.want("metrics") || o.want("json") || o.want("grpc")
+	pairs := o.want("echo") || o.want("metrics") || o.want("json") || o.want("grpc") || o.want("runner")
 	unpin := func() error { return nil }
 	if o.pin && (pairs || o.want("onnx") || (o.profileDir != "" && o.want("profile"))) {
 		if unpin, err = pinSelf(); err != nil {
@@ -303,7 +303,7 @@ func (b *bench) httpPairs(ctx context.Context) error {
 	}
 
 	var echoOn, bare *server
-	if o.want("echo") || o.want("metrics") || o.want("json") {
+	if o.want("echo") || o.want("metrics") || o.want("json") || o.want("runner") {
 		if echoOn, err = start("gobento-echo", b.echoBin, []string{"serve-http", "--host", "127.0.0.1"}, nil, httpReady("/readyz")); err != nil {
 			return err
 		}
@@ -332,6 +332,30 @@ func (b *bench) httpPairs(ctx context.Context) error {
 		a, ca := httpSide("gobento echo_json", echoOn, jsonTarget(echoOn, "gobento echo_json"))
 		bs, cb := httpSide("bare encoding/json", bare, jsonTarget(bare, "bare encoding/json"))
 		pair("3-json", "echo_json (JSON) on gobento vs bare encoding/json", 0.90, a, bs, ca, cb)
+	}
+	if o.want("runner") && ctx.Err() == nil {
+		irisBin := filepath.Join(b.tmp, "iris_classifier")
+		b.logf("building examples/iris_classifier")
+		build := exec.CommandContext(ctx, "go", "build", "-o", irisBin, "./examples/iris_classifier")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			return errors.Join(append(errs, fmt.Errorf("go build ./examples/iris_classifier: %w\n%s", err, out))...)
+		}
+		iris, err := start("gobento-iris", irisBin, []string{"serve-http", "--host", "127.0.0.1"}, nil, httpReady("/readyz"))
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		// The same number of request bytes through the same HTTP and JSON
+		// path, without the runner: what the hand-off to the runner and back
+		// costs is the difference.
+		row := []byte("[[5.9,3.0,5.1,1.8]]")                // 19 bytes → [2]
+		small := []byte(`{"values":[5.9,3.0]}`)             // 20 bytes
+		smallEcho := []byte(`{"text":"","values":[5.9,3]}`) // echo_json's answer
+		a, ca := httpSide("gobento iris /classify", iris, httpTarget{name: "gobento iris /classify", url: iris.url + "/classify",
+			addr: iris.addr, path: "/classify", contentType: "application/json", body: row, want: []byte("[2]")})
+		bs, cb := httpSide("gobento echo_json", echoOn, httpTarget{name: "gobento echo_json", url: echoOn.url + "/echo_json",
+			addr: echoOn.addr, path: "/echo_json", contentType: "application/json", body: small, want: smallEcho})
+		pair("8-runner", fmt.Sprintf("iris /classify (batched runner) vs echo_json, %d- and %d-byte JSON bodies", len(row), len(small)), 0.90, a, bs, ca, cb)
 	}
 	if o.want("grpc") && ctx.Err() == nil {
 		mport, err := freePort()
