@@ -5,13 +5,13 @@ PKGS     := ./...
 STATICCHECK_VERSION := v0.8.2
 GRPCURL_VERSION     := v1.9.4
 
-.PHONY: test vet fmt-check staticcheck unit exhaust e2e compat bench bench-quick fuzz soak proto proto-check tools onnxruntime
+.PHONY: test vet fmt-check staticcheck unit timing exhaust e2e compat bench bench-quick fuzz soak proto proto-check tools onnxruntime
 
 ## test: everything CI checks: formatting, vet, staticcheck (when installed), unit + integration
 ## tests with -race, the 30 s soak, the Prometheus e2e test when `prometheus` is installed, and
-## the exhaustion attacks once more without -race. It fetches the ONNX Runtime library first, so
+## the wall-clock tests (exhaustion attacks, batching deadlines) once more without -race (make timing). It fetches the ONNX Runtime library first, so
 ## the ONNX tests always run.
-test: onnxruntime fmt-check vet staticcheck unit exhaust
+test: onnxruntime fmt-check vet staticcheck unit timing
 
 ## onnxruntime: fetch libonnxruntime.so (ONNX Runtime 1.30.0, from the npm package
 ## onnxruntime-node via `npm pack`) once into .cache/onnxruntime/, where the onnx package finds it
@@ -33,10 +33,18 @@ staticcheck:
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
-## exhaust: the resource-exhaustion attacks again without the race detector,
-## where the legitimate clients' p99 bound (100 ms) is meaningful
-exhaust:
-	$(GO) test -count=1 -timeout 5m -run 'TestExhaust|TestOverLimitUploadSees413|TestConnectionCap|TestGRPCRefusedCallsCounted' .
+## timing: the tests whose assertions are wall-clock bounds, without the race
+## detector and one package at a time, where the bounds mean something: the
+## resource-exhaustion attacks (legitimate p99 < 100 ms), batching deadlines,
+## training speed. Under -race (make unit) they skip (internal/testenv.Timing)
+## or check everything but the clock.
+timing:
+	$(GO) test -count=1 -p 1 -timeout 5m -run 'TestExhaust|TestOverLimitUploadSees413|TestConnectionCap|TestGRPCRefusedCallsCounted|TestOverloadBatchDeadline' .
+	$(GO) test -count=1 -p 1 -timeout 5m -run 'TestOneCPUBatchesFill' ./internal/batching/
+	$(GO) test -count=1 -p 1 -timeout 5m -run 'TestTrainAccuracyAndSpeed' ./examples/iris_classifier/
+
+## exhaust: the old name of timing
+exhaust: timing
 
 ## tools: install pinned developer tools into .bin/
 tools:

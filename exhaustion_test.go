@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gobento/bento"
+	"github.com/gobento/bento/internal/testenv"
 )
 
 // The exhaustion suite replays the cheap attacks that used to take a
@@ -33,7 +34,7 @@ import (
 //   - every legitimate request succeeds, with p99 under exhaustP99: as the
 //     server timed them (its own duration histogram), and as the clients
 //     saw them (not checked under the race detector, which slows the
-//     measuring clients several times over; `make exhaust` runs the suite
+//     measuring clients several times over; `make timing` runs the suite
 //     without it);
 //   - the server's metrics count what really happened to the attack's
 //     requests.
@@ -245,12 +246,12 @@ func (l *legit) finish(t *testing.T) {
 		t.Errorf("%d legitimate requests failed during the attack, e.g. %s", len(l.failures), l.failures[0])
 	}
 	if l.shed > 0 {
-		if raceDetector {
+		if testenv.Race {
 			// Under -race, go test runs the other packages' suites (the
 			// browser, e2e, ONNX) beside this one on the same 2 CPUs: the
 			// batcher, seeing its model slowed, sheds what would miss
 			// iris's 20 ms bound. That is the batcher doing its job, not
-			// the attack getting through; `make exhaust`, run alone, has
+			// the attack getting through; `make timing`, run alone, has
 			// none of it.
 			t.Logf("%d legitimate requests shed by the batcher (max_latency) on the shared CPUs", l.shed)
 		} else {
@@ -262,10 +263,10 @@ func (l *legit) finish(t *testing.T) {
 	}
 	p99 := percentile(l.lat, 99)
 	t.Logf("legitimate requests: %d ok, p50 %v, p99 %v", len(l.lat), percentile(l.lat, 50), p99)
-	if raceDetector {
+	if testenv.Race {
 		// The clients measuring it run under the race detector, several
 		// times slower than the server they measure: the bound is checked
-		// by `make exhaust`, which runs the suite without it.
+		// by `make timing`, which runs the suite without it.
 		return
 	}
 	if p99 > exhaustP99 {

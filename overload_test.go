@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gobento/bento"
+	"github.com/gobento/bento/internal/testenv"
 )
 
 // overloadResult is one request of an open-loop load run.
@@ -177,6 +178,7 @@ func spin(d time.Duration) {
 // within the deadline (plus HTTP overhead on a shared machine), and the
 // service must recover within seconds.
 func TestOverloadBatchDeadline(t *testing.T) {
+	testenv.Timing(t)
 	const (
 		fixed, perItem = 10 * time.Millisecond, 5 * time.Millisecond
 		maxBatch       = 4

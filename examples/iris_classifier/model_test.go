@@ -7,6 +7,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/gobento/bento/internal/testenv"
 )
 
 func trainForTest(t testing.TB) *IrisModel {
@@ -80,7 +82,7 @@ func TestTrainAccuracyAndSpeed(t *testing.T) {
 	if acc := m.Accuracy(); acc < 0.95 {
 		t.Errorf("training accuracy %.4f < 0.95", acc)
 	}
-	if elapsed > 200*time.Millisecond {
+	if !testenv.Race && elapsed > 200*time.Millisecond { // `make timing` checks it without -race
 		t.Errorf("training took %v, want < 200ms", elapsed)
 	}
 	// Re-check the reported accuracy through the public API.

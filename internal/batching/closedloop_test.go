@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/gobento/bento/internal/testenv"
 )
 
 // TestClosedLoopCallerNeverWaits: a single caller that sends its next
@@ -82,6 +84,7 @@ func TestShedCountsTheBusyWorker(t *testing.T) {
 // caller must get its answer within MaxLatency. Real time, not synctest:
 // the point is the real scheduler.
 func TestOneCPUBatchesFill(t *testing.T) {
+	testenv.Timing(t)
 	if testing.Short() {
 		t.Skip("real-time scheduling test")
 	}
