@@ -39,7 +39,7 @@ unit:
 ## training speed. Under -race (make unit) they skip (internal/testenv.Timing)
 ## or check everything but the clock.
 timing:
-	$(GO) test -count=1 -p 1 -timeout 5m -run 'TestExhaust|TestOverLimitUploadSees413|TestConnectionCap|TestGRPCRefusedCallsCounted|TestOverloadBatchDeadline' .
+	$(GO) test -count=1 -p 1 -timeout 5m -run 'TestExhaust|TestOverLimitUploadSees413|TestConnectionCap|TestGRPCRefusedCallsCounted|TestOverload|TestFaultyRunnerTimeout' .
 	$(GO) test -count=1 -p 1 -timeout 5m -run 'TestOneCPUBatchesFill' ./internal/batching/
 	$(GO) test -count=1 -p 1 -timeout 5m -run 'TestTrainAccuracyAndSpeed' ./examples/iris_classifier/
 

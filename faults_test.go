@@ -13,6 +13,7 @@ import (
 
 	"github.com/gobento/bento"
 	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/testenv"
 )
 
 // faultLog records every batch a faulty model executed, across workers.
@@ -391,7 +392,7 @@ func TestFaultyRunnerTimeout(t *testing.T) {
 		if st, body := fc.call(api, "hang:700ms"); st != 504 {
 			t.Errorf("%s: runner timeout gave %d %s, want 504", api, st, body)
 		}
-		if d := time.Since(start); d > 600*time.Millisecond {
+		if d := time.Since(start); d > 600*time.Millisecond && !testenv.Race { // make timing checks it
 			t.Errorf("%s: 504 after %v; runners.traffic.timeout is 0.2s", api, d)
 		}
 	}

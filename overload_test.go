@@ -119,6 +119,7 @@ func recovers(t *testing.T, c *http.Client, url string, body []byte, normal time
 // requests/s: the excess must get fast 429s, accepted requests keep their
 // latency, the metrics count both, and the server recovers at once.
 func TestOverloadMaxConcurrency(t *testing.T) {
+	testenv.Timing(t)
 	const work = 40 * time.Millisecond
 	svc := bento.NewService("overload")
 	bento.API(svc, "work", bento.Text(), bento.Text(), func(ctx context.Context, s string) (string, error) {
