@@ -73,7 +73,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	if err != nil {
 		return nil, err
 	}
-	set, err := instrument.New(reg, instrument.Options{
+	opts := instrument.Options{
 		Protocol:        proto,
 		ServiceName:     svc.Name(),
 		ServiceVersion:  svc.Version(),
@@ -83,7 +83,11 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		RunnerBuckets:   runnerBuckets,
 		APIEnabled:      cfg.APIServer.Metrics.Enabled,
 		RunnerEnabled:   cfg.Runners.Metrics.Enabled,
-	})
+	}
+	if n := cfg.APIServer.Metrics.NativeHistograms; n.Enabled {
+		opts.NativeBucketFactor, opts.NativeMaxBuckets = n.BucketFactor, uint32(n.MaxBuckets)
+	}
+	set, err := instrument.New(reg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("bento: default metrics: %w", err)
 	}

@@ -168,6 +168,25 @@ type Metrics struct {
 	// shown to OpenMetrics scrapers (gobento extension, api_server only;
 	// default false). It costs roughly 0.3 µs and one allocation per request.
 	Exemplars bool `yaml:"exemplars"`
+	// NativeHistograms adds Prometheus native histograms beside the classic
+	// buckets of every duration histogram (gobento extension, api_server
+	// only; off by default).
+	NativeHistograms NativeHistograms `yaml:"native_histograms"`
+}
+
+// NativeHistograms is api_server.metrics.native_histograms: Prometheus
+// native (sparse, exponential) histograms on the API and runner request
+// durations, the queue wait and the batch duration, exposed beside their
+// classic buckets to scrapers that negotiate the protobuf format.
+type NativeHistograms struct {
+	Enabled bool `yaml:"enabled"` // default false
+	// BucketFactor is the most one bucket's upper bound may exceed its
+	// lower bound by (default 1.1: about 10% relative error at any
+	// latency); > 1 and at most 2.
+	BucketFactor float64 `yaml:"bucket_factor"`
+	// MaxBuckets bounds the buckets of one series (default 160): past it
+	// the histogram halves its resolution. 1 to 10000.
+	MaxBuckets int `yaml:"max_buckets"`
 }
 
 // Duration selects the request-duration histogram buckets: either an
@@ -255,7 +274,8 @@ func Default() *Config {
 				MaxConnectionAge:  300,
 			},
 			Traffic:         Traffic{Timeout: 60},
-			Metrics:         Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()}},
+			Metrics: Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()},
+				NativeHistograms: NativeHistograms{BucketFactor: 1.1, MaxBuckets: 160}},
 			Dashboard:       Dashboard{Enabled: true},
 			ShutdownTimeout: 30,
 			Logging:         defaultAPILogging(),
