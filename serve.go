@@ -21,6 +21,7 @@ import (
 	"github.com/gobento/bento/internal/dashboard"
 	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/otlpmetrics"
 )
 
 // ServerOption configures [StartHTTP] and [StartGRPC].
@@ -45,6 +46,7 @@ type runtime struct {
 	dash    *dashboard.Dashboard // nil when off
 	ready   atomic.Bool
 	started []runnerLifecycle
+	otlp    *otlpmetrics.Pusher // nil when api_server.metrics.otlp is off
 }
 
 // newRuntime validates svc and cfg and builds the registry with every
@@ -113,6 +115,12 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		return nil, err
 	}
 	rt.warnOverrides()
+	if o := cfg.APIServer.Metrics.OTLP; o.Enabled && cfg.APIServer.Metrics.Enabled {
+		if rt.otlp, err = otlpmetrics.Start(context.Background(), rt.gather, o, svc.Name(), svc.Version()); err != nil {
+			customreg.Detach(reg)
+			return nil, err
+		}
+	}
 	return rt, nil
 }
 
@@ -195,6 +203,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, s.rt.stopRunners(ctx))
 		if s.rt.dash != nil {
 			s.rt.dash.Close()
+		}
+		if s.rt.otlp != nil { // the last push; a collector that is down is not the server's failure
+			if perr := s.rt.otlp.Shutdown(ctx); perr != nil {
+				s.rt.log.Warn("metrics: the last OTLP push failed", "error", perr)
+			}
 		}
 		customreg.Detach(s.rt.reg)
 		s.stopErr = err

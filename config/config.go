@@ -172,6 +172,32 @@ type Metrics struct {
 	// buckets of every duration histogram (gobento extension, api_server
 	// only; off by default).
 	NativeHistograms NativeHistograms `yaml:"native_histograms"`
+	// OTLP pushes the same metrics to an OpenTelemetry collector
+	// (gobento extension, api_server only; off by default).
+	OTLP OTLPMetrics `yaml:"otlp"`
+}
+
+// OTLPMetrics is api_server.metrics.otlp: every metric of /metrics (the
+// BentoML families, the runners', gobento's, custom ones and the Go and
+// process collectors) pushed every Interval seconds to an OTLP endpoint,
+// with the names the Prometheus exposition uses. /metrics keeps serving.
+type OTLPMetrics struct {
+	Enabled bool `yaml:"enabled"` // default false
+	// Protocol is http (OTLP/HTTP protobuf, default) or grpc.
+	Protocol string `yaml:"protocol"`
+	// Endpoint is a URL (http://host:4318; /v1/metrics is added when it
+	// has no path) or, for grpc, host:port. Empty:
+	// OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT,
+	// else localhost on the protocol's port.
+	Endpoint string `yaml:"endpoint"`
+	// Interval is the seconds between pushes (default 60).
+	Interval float64 `yaml:"interval"`
+	// Timeout is the seconds one push may take (default 10).
+	Timeout float64 `yaml:"timeout"`
+	// Insecure sends gRPC without TLS (for HTTP the URL's scheme says it).
+	Insecure bool `yaml:"insecure"`
+	// Headers are sent with every push (e.g. an API key).
+	Headers StringMap `yaml:"headers"`
 }
 
 // NativeHistograms is api_server.metrics.native_histograms: Prometheus
@@ -273,9 +299,10 @@ func Default() *Config {
 				MaxHeaderListSize: 16 << 10,
 				MaxConnectionAge:  300,
 			},
-			Traffic:         Traffic{Timeout: 60},
+			Traffic: Traffic{Timeout: 60},
 			Metrics: Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()},
-				NativeHistograms: NativeHistograms{BucketFactor: 1.1, MaxBuckets: 160}},
+				NativeHistograms: NativeHistograms{BucketFactor: 1.1, MaxBuckets: 160},
+				OTLP:             OTLPMetrics{Protocol: "http", Interval: 60, Timeout: 10, Headers: StringMap{}}},
 			Dashboard:       Dashboard{Enabled: true},
 			ShutdownTimeout: 30,
 			Logging:         defaultAPILogging(),
@@ -394,6 +421,9 @@ func cloneMetrics(m Metrics) Metrics {
 	m.Host, m.Port = clonePtr(m.Host), clonePtr(m.Port)
 	m.Duration.Buckets = slices.Clone(m.Duration.Buckets)
 	m.Duration.Min, m.Duration.Max, m.Duration.Factor = clonePtr(m.Duration.Min), clonePtr(m.Duration.Max), clonePtr(m.Duration.Factor)
+	if m.OTLP.Headers != nil {
+		m.OTLP.Headers = maps.Clone(m.OTLP.Headers)
+	}
 	return m
 }
 

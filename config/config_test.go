@@ -233,7 +233,8 @@ api_server:
     maximum_concurrent_rpcs: 64
   traffic: {timeout: 2.5, max_concurrency: 32}
   metrics: {enabled: false, namespace: "my:ns_1", host: 127.0.0.1, port: 9090,
-            native_histograms: {enabled: true, bucket_factor: 1.05, max_buckets: 300}}
+            native_histograms: {enabled: true, bucket_factor: 1.05, max_buckets: 300},
+            otlp: {enabled: true, protocol: grpc, endpoint: "collector:4317", interval: 15, timeout: 5, insecure: true, headers: {api-key: k}}}
   dashboard: {enabled: false}
   shutdown_timeout: 5
 runners:
@@ -251,7 +252,8 @@ runners:
 					MaxHeaderListSize: 8192, MaxConnections: 300, MaxConnectionAge: 60},
 				Traffic: config.Traffic{Timeout: 2.5, MaxConcurrency: ptr(32)},
 				Metrics: config.Metrics{Namespace: "my:ns_1", Duration: config.Duration{Buckets: defaultBuckets}, Host: ptr("127.0.0.1"), Port: ptr(9090),
-					NativeHistograms: config.NativeHistograms{Enabled: true, BucketFactor: 1.05, MaxBuckets: 300}},
+					NativeHistograms: config.NativeHistograms{Enabled: true, BucketFactor: 1.05, MaxBuckets: 300},
+					OTLP:             config.OTLPMetrics{Enabled: true, Protocol: "grpc", Endpoint: "collector:4317", Interval: 15, Timeout: 5, Insecure: true, Headers: config.StringMap{"api-key": "k"}}},
 				ShutdownTimeout: 5,
 				Logging:         config.Default().APIServer.Logging,
 				SSL:             config.Default().APIServer.SSL,
@@ -354,6 +356,9 @@ func TestParseErrors(t *testing.T) {
 		{"timeout that overflows", "api_server:\n  shutdown_timeout: 1e10\n", []wantErr{{"api_server.shutdown_timeout", 2, "at most 31536000 s"}}},
 		{"timeout that rounds to zero", "api_server:\n  traffic: {timeout: 1e-10}\n", []wantErr{{"api_server.traffic.timeout", 2, "round to no time"}}},
 		{"infinite write timeout", "api_server:\n  http: {write_timeout: .inf}\n", []wantErr{{"api_server.http.write_timeout", 2, "finite"}}},
+		{"otlp metrics protocol", "api_server:\n  metrics:\n    otlp: {protocol: thrift}\n", []wantErr{{"api_server.metrics.otlp.protocol", 3, "must be http or grpc"}}},
+		{"otlp metrics interval", "api_server:\n  metrics:\n    otlp: {interval: 0}\n", []wantErr{{"api_server.metrics.otlp.interval", 3, "> 0"}}},
+		{"otlp metrics on runners", "runners:\n  metrics:\n    otlp: {enabled: true}\n", []wantErr{{"runners.metrics.otlp", 0, "only allowed under api_server.metrics"}}},
 		{"native histogram factor", "api_server:\n  metrics:\n    native_histograms: {enabled: true, bucket_factor: 1}\n", []wantErr{{"api_server.metrics.native_histograms.bucket_factor", 3, "must be > 1"}}},
 		{"native histogram buckets", "api_server:\n  metrics:\n    native_histograms: {max_buckets: 0}\n", []wantErr{{"api_server.metrics.native_histograms.max_buckets", 3, "between 1 and 10000"}}},
 		{"native histograms on runners", "runners:\n  metrics:\n    native_histograms: {enabled: true}\n", []wantErr{{"runners.metrics.native_histograms", 0, "only allowed under api_server.metrics"}}},
