@@ -21,6 +21,7 @@ import (
 	"github.com/gobento/bento/internal/dashboard"
 	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/otlpmetrics"
 )
 
 // ServerOption configures [StartHTTP] and [StartGRPC].
@@ -45,6 +46,7 @@ type runtime struct {
 	dash    *dashboard.Dashboard // nil when off
 	ready   atomic.Bool
 	started []runnerLifecycle
+	otlp    *otlpmetrics.Pusher // nil when api_server.metrics.otlp is off
 }
 
 // newRuntime validates svc and cfg and builds the registry with every
@@ -73,7 +75,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	if err != nil {
 		return nil, err
 	}
-	set, err := instrument.New(reg, instrument.Options{
+	opts := instrument.Options{
 		Protocol:        proto,
 		ServiceName:     svc.Name(),
 		ServiceVersion:  svc.Version(),
@@ -83,7 +85,11 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		RunnerBuckets:   runnerBuckets,
 		APIEnabled:      cfg.APIServer.Metrics.Enabled,
 		RunnerEnabled:   cfg.Runners.Metrics.Enabled,
-	})
+	}
+	if n := cfg.APIServer.Metrics.NativeHistograms; n.Enabled {
+		opts.NativeBucketFactor, opts.NativeMaxBuckets = n.BucketFactor, uint32(n.MaxBuckets)
+	}
+	set, err := instrument.New(reg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("bento: default metrics: %w", err)
 	}
@@ -109,6 +115,12 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		return nil, err
 	}
 	rt.warnOverrides()
+	if o := cfg.APIServer.Metrics.OTLP; o.Enabled && cfg.APIServer.Metrics.Enabled {
+		if rt.otlp, err = otlpmetrics.Start(context.Background(), rt.gather, o, svc.Name(), svc.Version()); err != nil {
+			customreg.Detach(reg)
+			return nil, err
+		}
+	}
 	return rt, nil
 }
 
@@ -191,6 +203,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, s.rt.stopRunners(ctx))
 		if s.rt.dash != nil {
 			s.rt.dash.Close()
+		}
+		if s.rt.otlp != nil { // the last push; a collector that is down is not the server's failure
+			if perr := s.rt.otlp.Shutdown(ctx); perr != nil {
+				s.rt.log.Warn("metrics: the last OTLP push failed", "error", perr)
+			}
 		}
 		customreg.Detach(s.rt.reg)
 		s.stopErr = err

@@ -168,6 +168,51 @@ type Metrics struct {
 	// shown to OpenMetrics scrapers (gobento extension, api_server only;
 	// default false). It costs roughly 0.3 µs and one allocation per request.
 	Exemplars bool `yaml:"exemplars"`
+	// NativeHistograms adds Prometheus native histograms beside the classic
+	// buckets of every duration histogram (gobento extension, api_server
+	// only; off by default).
+	NativeHistograms NativeHistograms `yaml:"native_histograms"`
+	// OTLP pushes the same metrics to an OpenTelemetry collector
+	// (gobento extension, api_server only; off by default).
+	OTLP OTLPMetrics `yaml:"otlp"`
+}
+
+// OTLPMetrics is api_server.metrics.otlp: every metric of /metrics (the
+// BentoML families, the runners', gobento's, custom ones and the Go and
+// process collectors) pushed every Interval seconds to an OTLP endpoint,
+// with the names the Prometheus exposition uses. /metrics keeps serving.
+type OTLPMetrics struct {
+	Enabled bool `yaml:"enabled"` // default false
+	// Protocol is http (OTLP/HTTP protobuf, default) or grpc.
+	Protocol string `yaml:"protocol"`
+	// Endpoint is a URL (http://host:4318; /v1/metrics is added when it
+	// has no path) or, for grpc, host:port. Empty:
+	// OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT,
+	// else localhost on the protocol's port.
+	Endpoint string `yaml:"endpoint"`
+	// Interval is the seconds between pushes (default 60).
+	Interval float64 `yaml:"interval"`
+	// Timeout is the seconds one push may take (default 10).
+	Timeout float64 `yaml:"timeout"`
+	// Insecure sends gRPC without TLS (for HTTP the URL's scheme says it).
+	Insecure bool `yaml:"insecure"`
+	// Headers are sent with every push (e.g. an API key).
+	Headers StringMap `yaml:"headers"`
+}
+
+// NativeHistograms is api_server.metrics.native_histograms: Prometheus
+// native (sparse, exponential) histograms on the API and runner request
+// durations, the queue wait and the batch duration, exposed beside their
+// classic buckets to scrapers that negotiate the protobuf format.
+type NativeHistograms struct {
+	Enabled bool `yaml:"enabled"` // default false
+	// BucketFactor is the most one bucket's upper bound may exceed its
+	// lower bound by (default 1.1: about 10% relative error at any
+	// latency); > 1 and at most 2.
+	BucketFactor float64 `yaml:"bucket_factor"`
+	// MaxBuckets bounds the buckets of one series (default 160): past it
+	// the histogram halves its resolution. 1 to 10000.
+	MaxBuckets int `yaml:"max_buckets"`
 }
 
 // Duration selects the request-duration histogram buckets: either an
@@ -254,8 +299,10 @@ func Default() *Config {
 				MaxHeaderListSize: 16 << 10,
 				MaxConnectionAge:  300,
 			},
-			Traffic:         Traffic{Timeout: 60},
-			Metrics:         Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()}},
+			Traffic: Traffic{Timeout: 60},
+			Metrics: Metrics{Enabled: true, Namespace: defaultAPINamespace, Duration: Duration{Buckets: buckets.Default()},
+				NativeHistograms: NativeHistograms{BucketFactor: 1.1, MaxBuckets: 160},
+				OTLP:             OTLPMetrics{Protocol: "http", Interval: 60, Timeout: 10, Headers: StringMap{}}},
 			Dashboard:       Dashboard{Enabled: true},
 			ShutdownTimeout: 30,
 			Logging:         defaultAPILogging(),
@@ -374,6 +421,9 @@ func cloneMetrics(m Metrics) Metrics {
 	m.Host, m.Port = clonePtr(m.Host), clonePtr(m.Port)
 	m.Duration.Buckets = slices.Clone(m.Duration.Buckets)
 	m.Duration.Min, m.Duration.Max, m.Duration.Factor = clonePtr(m.Duration.Min), clonePtr(m.Duration.Max), clonePtr(m.Duration.Factor)
+	if m.OTLP.Headers != nil {
+		m.OTLP.Headers = maps.Clone(m.OTLP.Headers)
+	}
 	return m
 }
 

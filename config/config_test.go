@@ -232,7 +232,9 @@ api_server:
     max_message_length: 1048576
     maximum_concurrent_rpcs: 64
   traffic: {timeout: 2.5, max_concurrency: 32}
-  metrics: {enabled: false, namespace: "my:ns_1", host: 127.0.0.1, port: 9090}
+  metrics: {enabled: false, namespace: "my:ns_1", host: 127.0.0.1, port: 9090,
+            native_histograms: {enabled: true, bucket_factor: 1.05, max_buckets: 300},
+            otlp: {enabled: true, protocol: grpc, endpoint: "collector:4317", interval: 15, timeout: 5, insecure: true, headers: {api-key: k}}}
   dashboard: {enabled: false}
   shutdown_timeout: 5
 runners:
@@ -248,8 +250,10 @@ runners:
 				GRPC: config.GRPC{Host: "localhost", Port: 50051, Metrics: config.GRPCMetrics{Host: "127.0.0.1", Port: 50052},
 					Reflection: config.GRPCReflection{Enabled: true}, MaxConcurrentStreams: ptr[uint32](128), MaxMessageLength: 1048576, MaximumConcurrentRPCs: ptr(64),
 					MaxHeaderListSize: 8192, MaxConnections: 300, MaxConnectionAge: 60},
-				Traffic:         config.Traffic{Timeout: 2.5, MaxConcurrency: ptr(32)},
-				Metrics:         config.Metrics{Namespace: "my:ns_1", Duration: config.Duration{Buckets: defaultBuckets}, Host: ptr("127.0.0.1"), Port: ptr(9090)},
+				Traffic: config.Traffic{Timeout: 2.5, MaxConcurrency: ptr(32)},
+				Metrics: config.Metrics{Namespace: "my:ns_1", Duration: config.Duration{Buckets: defaultBuckets}, Host: ptr("127.0.0.1"), Port: ptr(9090),
+					NativeHistograms: config.NativeHistograms{Enabled: true, BucketFactor: 1.05, MaxBuckets: 300},
+					OTLP:             config.OTLPMetrics{Enabled: true, Protocol: "grpc", Endpoint: "collector:4317", Interval: 15, Timeout: 5, Insecure: true, Headers: config.StringMap{"api-key": "k"}}},
 				ShutdownTimeout: 5,
 				Logging:         config.Default().APIServer.Logging,
 				SSL:             config.Default().APIServer.SSL,
@@ -352,6 +356,12 @@ func TestParseErrors(t *testing.T) {
 		{"timeout that overflows", "api_server:\n  shutdown_timeout: 1e10\n", []wantErr{{"api_server.shutdown_timeout", 2, "at most 31536000 s"}}},
 		{"timeout that rounds to zero", "api_server:\n  traffic: {timeout: 1e-10}\n", []wantErr{{"api_server.traffic.timeout", 2, "round to no time"}}},
 		{"infinite write timeout", "api_server:\n  http: {write_timeout: .inf}\n", []wantErr{{"api_server.http.write_timeout", 2, "finite"}}},
+		{"otlp metrics protocol", "api_server:\n  metrics:\n    otlp: {protocol: thrift}\n", []wantErr{{"api_server.metrics.otlp.protocol", 3, "must be http or grpc"}}},
+		{"otlp metrics interval", "api_server:\n  metrics:\n    otlp: {interval: 0}\n", []wantErr{{"api_server.metrics.otlp.interval", 3, "> 0"}}},
+		{"otlp metrics on runners", "runners:\n  metrics:\n    otlp: {enabled: true}\n", []wantErr{{"runners.metrics.otlp", 0, "only allowed under api_server.metrics"}}},
+		{"native histogram factor", "api_server:\n  metrics:\n    native_histograms: {enabled: true, bucket_factor: 1}\n", []wantErr{{"api_server.metrics.native_histograms.bucket_factor", 3, "must be > 1"}}},
+		{"native histogram buckets", "api_server:\n  metrics:\n    native_histograms: {max_buckets: 0}\n", []wantErr{{"api_server.metrics.native_histograms.max_buckets", 3, "between 1 and 10000"}}},
+		{"native histograms on runners", "runners:\n  metrics:\n    native_histograms: {enabled: true}\n", []wantErr{{"runners.metrics.native_histograms", 0, "only allowed under api_server.metrics"}}},
 		{"body memory below the request size", "api_server:\n  http: {max_request_size: 1000, body_memory_limit: 999}\n", []wantErr{{"api_server.http.body_memory_limit", 2, "at least api_server.http.max_request_size"}}},
 		{"negative max_connections", "api_server:\n  http: {max_connections: -1}\n", []wantErr{{"api_server.http.max_connections", 2, ">= 0"}}},
 		{"tiny gRPC header list", "api_server:\n  grpc: {max_header_list_size: 10}\n", []wantErr{{"api_server.grpc.max_header_list_size", 2, "at least 1024"}}},

@@ -44,10 +44,16 @@ func (c *Config) YAML() ([]byte, error) {
 	return yaml.Dump(root, yaml.WithLineWidth(-1))
 }
 
-// omitRunnerMetricsAddr leaves out runners.metrics.host/port when unset:
-// they are api_server-only keys.
+// omitRunnerMetricsAddr leaves out the api_server-only keys of
+// runners.metrics (host, port, native_histograms, otlp) when unset.
 func omitRunnerMetricsAddr(p string, v reflect.Value) bool {
-	return !(p == "metrics.host" || p == "metrics.port") || !v.IsNil()
+	switch p {
+	case "metrics.host", "metrics.port":
+		return !v.IsNil()
+	case "metrics.native_histograms", "metrics.otlp":
+		return !v.IsZero()
+	}
+	return true
 }
 
 // structNode renders the fields of a struct for which keep (nil: all)

@@ -64,6 +64,8 @@ func (c *Config) Validate() error {
 
 	v.traffic("api_server.traffic", a.Traffic)
 	v.metrics("api_server.metrics", a.Metrics)
+	v.nativeHistograms("api_server.metrics.native_histograms", a.Metrics.NativeHistograms)
+	v.otlpMetrics("api_server.metrics.otlp", a.Metrics.OTLP)
 	m := a.Metrics
 	if m.Host != nil {
 		v.host("api_server.metrics.host", *m.Host)
@@ -217,10 +219,33 @@ func (v *validator) runner(prefix string, r RunnerConfig) {
 	if r.Metrics.Exemplars {
 		v.add(prefix+".metrics.exemplars", "is only allowed under api_server.metrics (exemplars carry API request ids)")
 	}
+	if o := r.Metrics.OTLP; o.Enabled || o.Protocol != "" || o.Endpoint != "" || o.Interval != 0 || o.Timeout != 0 || o.Insecure || len(o.Headers) > 0 {
+		v.add(prefix+".metrics.otlp", "is only allowed under api_server.metrics (the push carries the runner metrics too)")
+	}
+	if r.Metrics.NativeHistograms != (NativeHistograms{}) {
+		v.add(prefix+".metrics.native_histograms", "is only allowed under api_server.metrics (it applies to the runner histograms too)")
+	}
 	if r.Workers < 0 || r.Workers > MaxWorkers {
 		v.add(prefix+".workers", "must be >= 0 (0 uses the number given in code) and at most %d, got %d", MaxWorkers, r.Workers)
 	}
 	v.runnerKeys(prefix, r)
+}
+
+func (v *validator) nativeHistograms(prefix string, n NativeHistograms) {
+	if n.BucketFactor <= 1 || n.BucketFactor > 2 {
+		v.add(prefix+".bucket_factor", "must be > 1 and at most 2, got %s", fmtFloat(n.BucketFactor))
+	}
+	if n.MaxBuckets < 1 || n.MaxBuckets > 10000 {
+		v.add(prefix+".max_buckets", "must be between 1 and 10000, got %d", n.MaxBuckets)
+	}
+}
+
+func (v *validator) otlpMetrics(prefix string, o OTLPMetrics) {
+	if o.Protocol != "http" && o.Protocol != "grpc" {
+		v.add(prefix+".protocol", "must be http or grpc, got %q", errs.Clip(o.Protocol, 32))
+	}
+	v.seconds(prefix+".interval", o.Interval)
+	v.seconds(prefix+".timeout", o.Timeout)
 }
 
 func (v *validator) metrics(prefix string, m Metrics) {

@@ -110,6 +110,12 @@ type Options struct {
 	// RunnerEnabled registers the runner request families. When false,
 	// [Set.RunnerMethod] returns nil routes; the batching families stay.
 	RunnerEnabled bool
+	// NativeBucketFactor, when > 1, adds Prometheus native histograms to the
+	// duration histograms (API and runner request durations, queue wait,
+	// batch duration), beside their classic buckets, with at most
+	// NativeMaxBuckets buckets per series.
+	NativeBucketFactor float64
+	NativeMaxBuckets   uint32
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
@@ -240,11 +246,11 @@ func New(reg prometheus.Registerer, o Options) (*Set, error) {
 			Name: o.APINamespace + "_request_total",
 			Help: "Total number of " + p + " requests",
 		}, withCode)
-		s.apiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		s.apiDuration = prometheus.NewHistogramVec(o.native(prometheus.HistogramOpts{
 			Name:    o.APINamespace + "_request_duration_seconds",
 			Help:    "API " + p + " request duration in seconds",
 			Buckets: apiBuckets,
-		}, withCode)
+		}), withCode)
 		cs = append(cs, s.apiInFlight, s.apiTotal, s.apiDuration)
 	}
 	if o.RunnerEnabled {
@@ -257,27 +263,27 @@ func New(reg prometheus.Registerer, o Options) (*Set, error) {
 			Name: o.RunnerNamespace + "_request_total",
 			Help: "Total number of runner RPC",
 		}, labels)
-		s.runnerDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		s.runnerDuration = prometheus.NewHistogramVec(o.native(prometheus.HistogramOpts{
 			Name:    o.RunnerNamespace + "_request_duration_seconds",
 			Help:    "runner RPC duration in seconds",
 			Buckets: runnerBuckets,
-		}, labels)
+		}), labels)
 		cs = append(cs, s.runnerInFlight, s.runnerTotal, s.runnerDuration)
 	}
 
 	s.batchSizeName = o.RunnerNamespace + "_adaptive_batch_size"
 	s.batchSize = &perRunnerCollector{}
 	batchLabels := []string{"runner_name", "method_name", "service_name", "service_version"}
-	s.queueWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	s.queueWait = prometheus.NewHistogramVec(o.native(prometheus.HistogramOpts{
 		Name:    o.RunnerNamespace + "_queue_wait_seconds",
 		Help:    "Time requests wait in the runner queue before their batch is dispatched",
 		Buckets: batchTimeBuckets,
-	}, batchLabels)
-	s.batchDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	}), batchLabels)
+	s.batchDuration = prometheus.NewHistogramVec(o.native(prometheus.HistogramOpts{
 		Name:    o.RunnerNamespace + "_batch_duration_seconds",
 		Help:    "Model execution time per dispatched batch",
 		Buckets: batchTimeBuckets,
-	}, batchLabels)
+	}), batchLabels)
 	s.dispatch = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: o.RunnerNamespace + "_batch_dispatch_total",
 		Help: "Batches dispatched by the adaptive batcher, by the reason the batch was closed",
@@ -586,3 +592,13 @@ var _ prometheus.Collector = (*perRunnerCollector)(nil)
 // itoa formats a status code or worker index as a label value; it runs only
 // when a child is created.
 func itoa(code int) string { return strconv.Itoa(code) }
+
+// native adds the native-histogram settings of o to h, when they are on.
+func (o Options) native(h prometheus.HistogramOpts) prometheus.HistogramOpts {
+	if o.NativeBucketFactor > 1 {
+		h.NativeHistogramBucketFactor = o.NativeBucketFactor
+		h.NativeHistogramMaxBucketNumber = o.NativeMaxBuckets
+		h.NativeHistogramMinResetDuration = time.Hour
+	}
+	return h
+}
