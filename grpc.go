@@ -193,11 +193,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			rt.close()
-		}
-	}()
+	defer rt.closeOnError(&err)
 	cfg = rt.cfg
 	gc := cfg.APIServer.GRPC
 	if err := grpcPortsCollide(cfg); err != nil {

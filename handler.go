@@ -47,11 +47,7 @@ func NewHandler(ctx context.Context, svc *Service, cfg *config.Config, opts ...S
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			rt.close()
-		}
-	}()
+	defer rt.closeOnError(&err)
 	h, err := rt.httpHandler(rt.cfg.APIServer.Metrics.Enabled)
 	if err != nil {
 		return nil, err

@@ -116,11 +116,7 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	}
 	logBentoMLKeys(cfg, log)
 	rt = &runtime{svc: svc, cfg: cfg, log: log, reg: reg, custom: custom, gather: custom, metrics: set}
-	defer func() {
-		if err != nil {
-			rt.close()
-		}
-	}()
+	defer rt.closeOnError(&err)
 	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log}
 	if cfg.APIServer.Dashboard.Enabled && cfg.APIServer.Metrics.Enabled {
 		rt.dash = dashboard.New(dashboard.Options{Gatherer: rt.gather,
@@ -137,6 +133,14 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	}
 	rt.warnOverrides()
 	return rt, nil
+}
+
+// closeOnError closes rt if *err is not nil: deferred by whoever builds on
+// a new runtime, so that every failure path releases it.
+func (rt *runtime) closeOnError(err *error) {
+	if *err != nil {
+		rt.close()
+	}
 }
 
 // close releases what newRuntime acquired: the custom metrics' attachment
@@ -283,11 +287,7 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			rt.close()
-		}
-	}()
+	defer rt.closeOnError(&err)
 	cfg = rt.cfg
 	hc := cfg.APIServer.HTTP
 	metricsCfg := cfg.APIServer.Metrics

@@ -64,9 +64,12 @@ type family[C, V any] struct {
 
 // kind describes one metric type for newFamily.
 type kind[C, V any] struct {
-	name        string // "counter", …
-	typ         dto.MetricType
-	placeholder func() (vector[C, V], C)
+	name string // "counter", …
+	typ  dto.MetricType
+	// placeholder builds a vector without labels that is never
+	// registered: it stands in for a metric with invalid options, and its
+	// one child is the series that discards misused writes.
+	placeholder func() vector[C, V]
 }
 
 // newFamily builds a metric from checked options (err is the check's
@@ -74,7 +77,8 @@ type kind[C, V any] struct {
 // The series of a metric without labels exists from the start, at 0.
 func newFamily[C, V any](pub Metric, k kind[C, V], name, help string, labels []string, max int, err error, build func() vector[C, V]) *family[C, V] {
 	f := &family[C, V]{vecOf: vecOf{name: name, err: err}}
-	placeholder, discard := k.placeholder()
+	placeholder := k.placeholder()
+	discard, _ := placeholder.GetMetricWithLabelValues()
 	if err == nil {
 		f.v = build()
 	} else {
@@ -86,6 +90,19 @@ func newFamily[C, V any](pub Metric, k kind[C, V], name, help string, labels []s
 	}
 	customreg.Declare(pub, exporter[C, V]{f})
 	return f
+}
+
+// newPlain declares a counter or a gauge, whose options are the same:
+// vec builds the client_golang vector from plain Opts.
+func newPlain[C, V any](pub Metric, kindName string, typ dto.MetricType, o CounterOpts, vec func(prometheus.Opts, []string) vector[C, V]) *family[C, V] {
+	c := &checker{kind: kindName, name: o.Name}
+	c.common(o.Help, o.LabelNames, o.MaxSeries, "")
+	k := kind[C, V]{kindName, typ, func() vector[C, V] {
+		return vec(prometheus.Opts{Name: placeholderName, Help: placeholderHelp}, nil)
+	}}
+	return newFamily(pub, k, o.Name, o.Help, o.LabelNames, o.MaxSeries, c.err(), func() vector[C, V] {
+		return vec(prometheus.Opts{Name: o.Name, Help: o.Help}, o.LabelNames)
+	})
 }
 
 // Describe implements [prometheus.Collector].
@@ -194,21 +211,13 @@ type Counter struct {
 	*family[prometheus.Counter, *prometheus.CounterVec]
 }
 
-var counterKind = kind[prometheus.Counter, *prometheus.CounterVec]{"counter", dto.MetricType_COUNTER,
-	func() (vector[prometheus.Counter, *prometheus.CounterVec], prometheus.Counter) {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp}, nil),
-			prometheus.NewCounter(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp})
-	}}
-
 // NewCounter declares a counter. It never panics: invalid options are kept
 // and returned by [Counter.Err], and the service refuses to start with them.
 func NewCounter(o CounterOpts) *Counter {
-	c := &checker{kind: "counter", name: o.Name}
-	c.common(o.Help, o.LabelNames, o.MaxSeries, "")
 	m := &Counter{}
-	m.family = newFamily(m, counterKind, o.Name, o.Help, o.LabelNames, o.MaxSeries, c.err(),
-		func() vector[prometheus.Counter, *prometheus.CounterVec] {
-			return prometheus.NewCounterVec(prometheus.CounterOpts{Name: o.Name, Help: o.Help}, o.LabelNames)
+	m.family = newPlain(m, "counter", dto.MetricType_COUNTER, o,
+		func(po prometheus.Opts, labels []string) vector[prometheus.Counter, *prometheus.CounterVec] {
+			return prometheus.NewCounterVec(prometheus.CounterOpts(po), labels)
 		})
 	return m
 }
@@ -227,21 +236,13 @@ type Gauge struct {
 	*family[prometheus.Gauge, *prometheus.GaugeVec]
 }
 
-var gaugeKind = kind[prometheus.Gauge, *prometheus.GaugeVec]{"gauge", dto.MetricType_GAUGE,
-	func() (vector[prometheus.Gauge, *prometheus.GaugeVec], prometheus.Gauge) {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp}, nil),
-			prometheus.NewGauge(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp})
-	}}
-
 // NewGauge declares a gauge. It never panics: invalid options are kept and
 // returned by [Gauge.Err], and the service refuses to start with them.
 func NewGauge(o GaugeOpts) *Gauge {
-	c := &checker{kind: "gauge", name: o.Name}
-	c.common(o.Help, o.LabelNames, o.MaxSeries, "")
 	m := &Gauge{}
-	m.family = newFamily(m, gaugeKind, o.Name, o.Help, o.LabelNames, o.MaxSeries, c.err(),
-		func() vector[prometheus.Gauge, *prometheus.GaugeVec] {
-			return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: o.Name, Help: o.Help}, o.LabelNames)
+	m.family = newPlain(m, "gauge", dto.MetricType_GAUGE, CounterOpts(o),
+		func(po prometheus.Opts, labels []string) vector[prometheus.Gauge, *prometheus.GaugeVec] {
+			return prometheus.NewGaugeVec(prometheus.GaugeOpts(po), labels)
 		})
 	return m
 }
@@ -271,21 +272,10 @@ type Histogram struct {
 	*family[prometheus.Observer, prometheus.ObserverVec]
 }
 
-// observerKind describes histograms and summaries, whose children are
-// both prometheus.Observer; discard builds the never-registered child.
-func observerKind(name string, typ dto.MetricType, discard func() prometheus.Observer) kind[prometheus.Observer, prometheus.ObserverVec] {
-	return kind[prometheus.Observer, prometheus.ObserverVec]{name, typ,
-		func() (vector[prometheus.Observer, prometheus.ObserverVec], prometheus.Observer) {
-			if typ == dto.MetricType_HISTOGRAM {
-				return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp}, nil), discard()
-			}
-			return prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp}, nil), discard()
-		}}
-}
-
-var histogramKind = observerKind("histogram", dto.MetricType_HISTOGRAM, func() prometheus.Observer {
-	return prometheus.NewHistogram(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp, Buckets: []float64{1}})
-})
+var histogramKind = kind[prometheus.Observer, prometheus.ObserverVec]{"histogram", dto.MetricType_HISTOGRAM,
+	func() vector[prometheus.Observer, prometheus.ObserverVec] {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp, Buckets: []float64{1}}, nil)
+	}}
 
 // NewHistogram declares a histogram. It never panics: invalid options are
 // kept and returned by [Histogram.Err], and the service refuses to start
@@ -317,9 +307,10 @@ type Summary struct {
 	*family[prometheus.Observer, prometheus.ObserverVec]
 }
 
-var summaryKind = observerKind("summary", dto.MetricType_SUMMARY, func() prometheus.Observer {
-	return prometheus.NewSummary(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp})
-})
+var summaryKind = kind[prometheus.Observer, prometheus.ObserverVec]{"summary", dto.MetricType_SUMMARY,
+	func() vector[prometheus.Observer, prometheus.ObserverVec] {
+		return prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp}, nil)
+	}}
 
 // NewSummary declares a summary. It never panics: invalid options are kept
 // and returned by [Summary.Err], and the service refuses to start with
@@ -350,5 +341,7 @@ var (
 	_ Metric               = (*Histogram)(nil)
 	_ Metric               = (*Summary)(nil)
 	_ prometheus.Collector = (*Counter)(nil)
+	_ prometheus.Collector = (*Gauge)(nil)
 	_ prometheus.Collector = (*Histogram)(nil)
+	_ prometheus.Collector = (*Summary)(nil)
 )

@@ -165,6 +165,13 @@ func Lookup(key any) (Metric, bool) {
 	return nil, false
 }
 
+// currentGen returns the generation of the declaration list.
+func currentGen() uint64 {
+	mu.Lock()
+	defer mu.Unlock()
+	return gen
+}
+
 // snapshot returns the declarations an attachment with only (nil: all)
 // takes, and the generation they belong to.
 func snapshot(only []any) ([]Metric, uint64) {
@@ -278,13 +285,10 @@ func (a *Attachment) register(m Metric) error {
 // syncLocked registers declarations made since the last sync and
 // unregisters removed ones; a.mu must be held.
 func (a *Attachment) syncLocked() {
-	if a.closed {
+	if a.closed || currentGen() == a.gen {
 		return
 	}
 	ms, g := snapshot(a.only)
-	if g == a.gen {
-		return
-	}
 	a.gen = g
 	a.metrics = slices.DeleteFunc(a.metrics, func(m Metric) bool {
 		if slices.Contains(ms, m) {
