@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/gobento/bento/config"
-	"github.com/gobento/bento/internal/customreg"
 	"github.com/gobento/bento/internal/grpcserver"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/iospec"
@@ -189,23 +188,16 @@ func (s *Service) grpcEndpoints() []grpcserver.Endpoint {
 // with its metrics on api_server.grpc.metrics.{host,port} at / and /metrics.
 // It returns once the listeners are bound and every runner has started; the
 // health service then reports SERVING. Stop it with [Server.Shutdown].
-func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (*Server, error) {
-	var o serverOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	rt, err := newRuntime(svc, cfg, instrument.GRPC, o)
+func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (_ *Server, err error) {
+	rt, err := newRuntime(svc, cfg, instrument.GRPC, newServerOptions(opts))
 	if err != nil {
 		return nil, err
 	}
+	defer rt.closeOnError(&err)
 	cfg = rt.cfg
 	gc := cfg.APIServer.GRPC
-	fail := func(err error) (*Server, error) {
-		customreg.Detach(rt.reg)
-		return nil, err
-	}
 	if err := grpcPortsCollide(cfg); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	var maxConc int
 	if cfg.APIServer.Traffic.MaxConcurrency != nil {
@@ -241,15 +233,15 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		ServerOptions:        grpcAccessLog(cfg, rt.log),
 	})
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	ln, err := rt.listen(gc.Host, gc.Port, gc.MaxConnections, "api")
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	apiLn, useTLS, err := tlsListener(ln, cfg, true)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	s := &Server{rt: rt, kind: "grpc", addr: ln.Addr(), serveErr: make(chan error, 1), tls: useTLS}
 	var metricsSrv *http.Server
@@ -257,7 +249,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		metricsSrv, s.metricsURL, err = rt.serveMetrics(gc.Metrics.Host, gc.Metrics.Port, "/")
 		if err != nil {
 			ln.Close()
-			return fail(metricsListenError("api_server.grpc.metrics", err))
+			return nil, metricsListenError("api_server.grpc.metrics", err)
 		}
 	}
 	if err := s.launch(ctx, func() error { return gs.Serve(apiLn) }, grpc.ErrServerStopped, gs.Stop, metricsSrv); err != nil {

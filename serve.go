@@ -22,6 +22,7 @@ import (
 	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/otlpmetrics"
+	"github.com/gobento/bento/metrics"
 )
 
 // ServerOption configures [StartHTTP] and [StartGRPC].
@@ -34,13 +35,34 @@ type serverOptions struct {
 // WithLogger sets the logger; the default is slog.Default().
 func WithLogger(l *slog.Logger) ServerOption { return func(o *serverOptions) { o.log = l } }
 
+// WithMetrics makes ms the custom metrics the service exports, and no
+// others. Without it a service exports every metric the program declares
+// with the metrics package, which suits the usual one service per program;
+// when a process serves several services, give each its own list so that
+// each /metrics shows only its own. Calling it again adds to the list.
+func WithMetrics(ms ...metrics.Metric) ServiceOption {
+	return func(s *Service) {
+		if s.metrics == nil {
+			s.metrics = []any{}
+		}
+		for _, m := range ms {
+			s.metrics = append(s.metrics, m)
+		}
+	}
+}
+
+// ownedMetrics returns the keys of the custom metrics the service exports,
+// or nil for every declared one.
+func (s *Service) ownedMetrics() []any { return s.metrics }
+
 // runtime is what both servers share: registry, metrics, runners, readiness.
 type runtime struct {
 	svc     *Service
 	cfg     *config.Config
 	log     *slog.Logger
 	reg     *prometheus.Registry
-	gather  prometheus.Gatherer // reg with the custom metrics' direct families
+	custom  *customreg.Attachment // the service's custom metrics in reg
+	gather  prometheus.Gatherer   // reg with the custom metrics' direct families
 	metrics *instrument.Set
 	env     *runtimeEnv
 	dash    *dashboard.Dashboard // nil when off
@@ -50,8 +72,9 @@ type runtime struct {
 }
 
 // newRuntime validates svc and cfg and builds the registry with every
-// default and custom metric. Runners are not started yet.
-func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o serverOptions) (*runtime, error) {
+// default metric and the service's custom metrics. Runners are not started
+// yet. Whoever gets a runtime releases it with [runtime.close].
+func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o serverOptions) (rt *runtime, err error) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -93,12 +116,13 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	if err != nil {
 		return nil, fmt.Errorf("bento: default metrics: %w", err)
 	}
-	if err := customreg.RegisterAll(reg); err != nil {
-		customreg.Detach(reg)
+	custom, err := customreg.Attach(reg, svc.ownedMetrics())
+	if err != nil {
 		return nil, fmt.Errorf("bento: custom metrics: %w", err)
 	}
 	logBentoMLKeys(cfg, log)
-	rt := &runtime{svc: svc, cfg: cfg, log: log, reg: reg, gather: customreg.Gatherer(reg), metrics: set}
+	rt = &runtime{svc: svc, cfg: cfg, log: log, reg: reg, custom: custom, gather: custom, metrics: set}
+	defer rt.closeOnError(&err)
 	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log}
 	if cfg.APIServer.Dashboard.Enabled && cfg.APIServer.Metrics.Enabled {
 		rt.dash = dashboard.New(dashboard.Options{Gatherer: rt.gather,
@@ -111,17 +135,42 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		}
 	}
 	if err := errors.Join(errsList...); err != nil {
-		customreg.Detach(reg)
 		return nil, err
 	}
 	rt.warnOverrides()
 	if o := cfg.APIServer.Metrics.OTLP; o.Enabled && cfg.APIServer.Metrics.Enabled {
 		if rt.otlp, err = otlpmetrics.Start(context.Background(), rt.gather, o, svc.Name(), svc.Version()); err != nil {
-			customreg.Detach(reg)
 			return nil, err
 		}
 	}
 	return rt, nil
+}
+
+// closeOnError closes rt if *err is not nil: deferred by whoever builds on
+// a new runtime, so that every failure path releases it.
+func (rt *runtime) closeOnError(err *error) {
+	if *err != nil {
+		rt.close()
+	}
+}
+
+// close releases what newRuntime acquired: the custom metrics' attachment,
+// the dashboard's sampler and the OTLP pusher (after its last push, within
+// api_server.metrics.otlp.timeout). Runners are stopped separately.
+// Calling it twice is safe.
+func (rt *runtime) close() {
+	if rt.dash != nil {
+		rt.dash.Close()
+	}
+	if p := rt.otlp; p != nil {
+		rt.otlp = nil
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rt.cfg.APIServer.Metrics.OTLP.Timeout*float64(time.Second)))
+		if err := p.Shutdown(ctx); err != nil { // a collector that is down is not the server's failure
+			rt.log.Warn("metrics: the last OTLP push failed", "error", err)
+		}
+		cancel()
+	}
+	rt.custom.Close()
 }
 
 // startRunners constructs every runner's models; on failure it stops the
@@ -201,15 +250,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.rt.log.Info("shutting down", "server", s.kind)
 		err := s.shutdown(ctx)
 		err = errors.Join(err, s.rt.stopRunners(ctx))
-		if s.rt.dash != nil {
-			s.rt.dash.Close()
-		}
-		if s.rt.otlp != nil { // the last push; a collector that is down is not the server's failure
-			if perr := s.rt.otlp.Shutdown(ctx); perr != nil {
-				s.rt.log.Warn("metrics: the last OTLP push failed", "error", perr)
-			}
-		}
-		customreg.Detach(s.rt.reg)
+		s.rt.close()
 		s.stopErr = err
 	})
 	return s.stopErr
@@ -261,22 +302,76 @@ func displayURL(addr net.Addr, path string) string {
 // and returns once the listener is bound and every runner has started, with
 // /readyz answering 200. If a runner fails to start, the listener is closed
 // and the error names the runner. Stop it with [Server.Shutdown].
-func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (*Server, error) {
-	var o serverOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	rt, err := newRuntime(svc, cfg, instrument.HTTP, o)
+func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...ServerOption) (_ *Server, err error) {
+	rt, err := newRuntime(svc, cfg, instrument.HTTP, newServerOptions(opts))
 	if err != nil {
 		return nil, err
 	}
+	defer rt.closeOnError(&err)
 	cfg = rt.cfg
 	hc := cfg.APIServer.HTTP
 	metricsCfg := cfg.APIServer.Metrics
 	separateMetrics := metricsCfg.Enabled && metricsCfg.Port != nil
+	handler, err := rt.httpHandler(metricsCfg.Enabled && !separateMetrics)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := rt.listen(hc.Host, hc.Port, hc.MaxConnections, "api")
+	if err != nil {
+		return nil, err
+	}
+	apiLn, useTLS, err := tlsListener(ln, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	hs := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: seconds(hc.ReadHeaderTimeout),
+		ReadTimeout:       seconds(hc.ReadTimeout),
+		IdleTimeout:       seconds(hc.IdleTimeout),
+		MaxHeaderBytes:    hc.MaxHeaderBytes,
+		ConnState:         unwrapTLS(trackIdle(ln)),
+		ErrorLog:          slog.NewLogLogger(rt.log.Handler(), slog.LevelDebug),
+	}
+	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1), tls: useTLS}
+	var metricsSrv *http.Server
+	if separateMetrics {
+		host := hc.Host
+		if metricsCfg.Host != nil {
+			host = *metricsCfg.Host
+		}
+		metricsSrv, s.metricsURL, err = rt.serveMetrics(host, *metricsCfg.Port, "/metrics")
+		if err != nil {
+			ln.Close()
+			return nil, metricsListenError("api_server.metrics", err)
+		}
+	} else if metricsCfg.Enabled {
+		s.metricsURL = displayURL(ln.Addr(), "/metrics")
+	}
+	if err := s.launch(ctx, func() error { return hs.Serve(apiLn) }, http.ErrServerClosed, hs.Shutdown, metricsSrv); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newServerOptions(opts []ServerOption) serverOptions {
+	var o serverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// httpHandler builds the HTTP server's handler: every API, the probes, the
+// docs and, when inlineMetrics is set, /metrics and the dashboard, wrapped
+// in the configured trace-id, access-log and CORS layers. [StartHTTP] serves
+// it on its listener and [NewHandler] returns it.
+func (rt *runtime) httpHandler(inlineMetrics bool) (http.Handler, error) {
+	cfg, svc := rt.cfg, rt.svc
+	hc := cfg.APIServer.HTTP
 	var gatherer prometheus.Gatherer
 	var dash http.Handler
-	if metricsCfg.Enabled && !separateMetrics {
+	if inlineMetrics {
 		gatherer = rt.gather
 		if rt.dash != nil {
 			dash = rt.dash
@@ -303,57 +398,13 @@ func StartHTTP(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		LingerTimeout:   seconds(hc.LingerTimeout),
 		LingerBytes:     hc.LingerBytes,
 		Log:             rt.log,
-		Exemplars:       metricsCfg.Exemplars,
+		Exemplars:       cfg.APIServer.Metrics.Exemplars,
 		Dashboard:       dash,
 	})
 	if err != nil {
-		customreg.Detach(rt.reg)
 		return nil, err
 	}
-	handler, err := wrapHTTP(h, cfg, rt.log, gatherer != nil)
-	if err != nil {
-		customreg.Detach(rt.reg)
-		return nil, err
-	}
-	ln, err := rt.listen(hc.Host, hc.Port, hc.MaxConnections, "api")
-	if err != nil {
-		customreg.Detach(rt.reg)
-		return nil, err
-	}
-	apiLn, useTLS, err := tlsListener(ln, cfg, false)
-	if err != nil {
-		customreg.Detach(rt.reg)
-		return nil, err
-	}
-	hs := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: seconds(hc.ReadHeaderTimeout),
-		ReadTimeout:       seconds(hc.ReadTimeout),
-		IdleTimeout:       seconds(hc.IdleTimeout),
-		MaxHeaderBytes:    hc.MaxHeaderBytes,
-		ConnState:         unwrapTLS(trackIdle(ln)),
-		ErrorLog:          slog.NewLogLogger(rt.log.Handler(), slog.LevelDebug),
-	}
-	s := &Server{rt: rt, kind: "http", addr: ln.Addr(), serveErr: make(chan error, 1), tls: useTLS}
-	var metricsSrv *http.Server
-	if separateMetrics {
-		host := hc.Host
-		if metricsCfg.Host != nil {
-			host = *metricsCfg.Host
-		}
-		metricsSrv, s.metricsURL, err = rt.serveMetrics(host, *metricsCfg.Port, "/metrics")
-		if err != nil {
-			ln.Close()
-			customreg.Detach(rt.reg)
-			return nil, metricsListenError("api_server.metrics", err)
-		}
-	} else if metricsCfg.Enabled {
-		s.metricsURL = displayURL(ln.Addr(), "/metrics")
-	}
-	if err := s.launch(ctx, func() error { return hs.Serve(apiLn) }, http.ErrServerClosed, hs.Shutdown, metricsSrv); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return wrapHTTP(h, cfg, rt.log, gatherer != nil)
 }
 
 // launch serves in the background, then starts the runners; if a runner
@@ -379,7 +430,6 @@ func (s *Server) launch(ctx context.Context, serve func() error, serverClosed er
 	s.rt.log.Info("starting runners", "service", s.rt.svc.Name(), "runners", len(s.rt.svc.runners))
 	if err := s.rt.startRunners(ctx); err != nil {
 		s.shutdown(context.Background())
-		customreg.Detach(s.rt.reg)
 		return err
 	}
 	return nil

@@ -18,6 +18,7 @@ type Service struct {
 	name    string
 	version string
 	doc     string
+	metrics []any // custom metrics it owns (WithMetrics); nil: every declared one
 
 	mu      sync.Mutex
 	apis    []*apiEntry

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gobento/bento/internal/buckets"
 	"github.com/gobento/bento/internal/errs"
+	"github.com/gobento/bento/internal/promname"
 )
 
 // Validate checks every key's type-independent rules (ranges, formats,
@@ -250,7 +251,7 @@ func (v *validator) otlpMetrics(prefix string, o OTLPMetrics) {
 
 func (v *validator) metrics(prefix string, m Metrics) {
 	if !validNamespace(m.Namespace) {
-		v.add(prefix+".namespace", "must be a Prometheus metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*, got %q", errs.Clip(m.Namespace, 64))
+		v.add(prefix+".namespace", "must be a Prometheus metric name prefix matching %s, got %q", promname.MetricPattern, errs.Clip(m.Namespace, 64))
 	}
 	v.duration(prefix+".duration", m.Duration)
 }
@@ -361,17 +362,6 @@ func (m Metrics) Buckets() ([]float64, error) {
 	return b, nil
 }
 
-func validNamespace(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		ok := r == '_' || r == ':' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+func validNamespace(s string) bool { return promname.ValidMetric(s) }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

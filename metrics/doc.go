@@ -33,12 +33,20 @@
 //
 // A constructor never panics. It checks the options (metric name, Help,
 // label names, buckets, objectives) and keeps any problem in [Counter.Err]
-// and friends; the service registers every declared metric into its
-// registry when it starts and refuses to start, naming each bad metric, if
-// any has an error or two metrics share a name. Errors wrap
+// and friends. Each service has its own registry: when it starts it
+// registers its custom metrics into it, and refuses to start, naming each
+// bad metric, if any has an error or two metrics share a name. Errors wrap
 // [ErrInvalidOptions]. Writes to a metric with invalid options are
-// discarded. A metric declared after the service started is registered at
-// once (a problem with it can then only be logged).
+// discarded. A metric without LabelNames is exported at 0 from the start;
+// a labelled one gets a series per label-value combination on first use.
+//
+// A service exports the metrics given to bento.WithMetrics, or, without
+// that option, every metric the program declares, including one declared
+// after the service started (registered at the next scrape; a problem with
+// it can then only be logged). Give each service its list when one process
+// serves several, so that each /metrics shows only its own. When a service
+// stops, its metrics are released from its registry; the metric values
+// themselves belong to the variables and carry on.
 //
 // Metric names must match the Prometheus rule [a-zA-Z_:][a-zA-Z0-9_:]* and
 // must not start with "gobento_" (gobento's own metrics) or collide with
@@ -75,8 +83,7 @@
 //
 // Each metric also keeps its series in the order the exposition lists them.
 // A service's /metrics asks the metric for its whole family in that order
-// ([Counter.WriteFamily] and its twins) instead of collecting it series by
-// series through the registry, which would cost a channel send, a
+// instead of collecting it series by series through the registry, which would cost a channel send, a
 // consistency check and a sort per series: a family with 5 000 series
 // gathers in about a tenth of the time of a plain client_golang vector.
 // Registered directly into a client_golang registry, a metric is an

@@ -10,113 +10,216 @@ import (
 )
 
 // Placeholder vectors stand in for a metric whose options are invalid, so
-// the embedded methods never dereference nil. They are never registered.
+// the methods never dereference nil. They are never registered.
 const placeholderName = "gobento_invalid_metric"
 
 const placeholderHelp = "Placeholder for a custom metric with invalid options; never registered."
 
-// Counter is a counter with labels: a wrapped [prometheus.CounterVec] whose lookups
-// are capped at MaxSeries and never panic. Declare it with [NewCounter].
-type Counter struct {
-	vec  *prometheus.CounterVec
+// Metric is any metric this package declares: a [*Counter], [*Gauge],
+// [*Histogram] or [*Summary]. A service takes a list of them to own (see
+// bento.WithMetrics); no other type implements it.
+type Metric interface {
+	// Name returns the metric's name.
+	Name() string
+	// Err returns the problems found in the options, or nil.
+	Err() error
+	sealed()
+}
+
+// vecOf is the part of a metric that does not depend on its child type.
+type vecOf struct {
 	name string
 	err  error
-	s    *series[prometheus.Counter]
 }
 
-// NewCounter declares a counter. It never panics: invalid options are kept
-// and returned by [Counter.Err], and the service refuses to start with them.
-func NewCounter(o CounterOpts) *Counter {
-	c := &checker{kind: "counter", name: o.Name}
-	c.common(o.Help, o.LabelNames, o.MaxSeries, "")
-	m := &Counter{name: o.Name, err: c.err()}
-	if m.err == nil {
-		m.vec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: o.Name, Help: o.Help}, o.LabelNames)
-	} else {
-		m.vec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp}, nil)
-	}
-	discard := prometheus.NewCounter(prometheus.CounterOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("counter", o.Name, o.Help, dto.MetricType_COUNTER, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, discard)
-	customreg.Add(m)
-	return m
-}
+func (v *vecOf) sealed() {}
 
 // Name returns the metric's name.
-func (m *Counter) Name() string { return m.name }
+func (v *vecOf) Name() string { return v.name }
 
-// Err returns the problems found in the options, or nil.
-func (m *Counter) Err() error { return m.err }
+// Err returns the problems found in the options, or nil. A service refuses
+// to start with a metric whose Err is not nil.
+func (v *vecOf) Err() error { return v.err }
 
-// Collector returns what the service registers: the metric itself, or nil
-// if Err is not nil.
-func (m *Counter) Collector() prometheus.Collector {
-	if m.err != nil {
-		return nil
-	}
-	return m
+// vector is the client_golang vector a metric wraps: C is its child type
+// (prometheus.Counter, prometheus.Gauge or prometheus.Observer) and V what
+// CurryWith returns.
+type vector[C, V any] interface {
+	prometheus.Collector
+	GetMetricWithLabelValues(lvs ...string) (C, error)
+	CurryWith(labels prometheus.Labels) (V, error)
+	DeleteLabelValues(lvs ...string) bool
+	Delete(labels prometheus.Labels) bool
+	DeletePartialMatch(labels prometheus.Labels) int
+	Reset()
 }
 
-// Direct reports whether [Counter.WriteFamily] lists every series: true
-// unless the options were invalid or the metric was curried.
-func (m *Counter) Direct() bool { return m.s.direct() }
+// family is the one implementation behind the four metric types: the
+// wrapped vector and its capped, ordered series index.
+type family[C, V any] struct {
+	vecOf
+	v vector[C, V]
+	s *series[C]
+}
 
-// WriteFamily returns the whole family, its series in exposition order, or
-// nil when it has none. A service's /metrics writes the metric this way,
-// skipping the registry's per-series channel send, check and sort, while
-// [Direct] holds; most programs never call it.
-func (m *Counter) WriteFamily() (*dto.MetricFamily, error) { return m.s.family() }
+// kind describes one metric type for newFamily.
+type kind[C, V any] struct {
+	name string // "counter", …
+	typ  dto.MetricType
+	// placeholder builds a vector without labels that is never
+	// registered: it stands in for a metric with invalid options, and its
+	// one child is the series that discards misused writes.
+	placeholder func() vector[C, V]
+}
+
+// newFamily builds a metric from checked options (err is the check's
+// result) and declares it; pub is the public value services name it by.
+// The series of a metric without labels exists from the start, at 0.
+func newFamily[C, V any](pub Metric, k kind[C, V], name, help string, labels []string, max int, err error, build func() vector[C, V]) *family[C, V] {
+	f := &family[C, V]{vecOf: vecOf{name: name, err: err}}
+	placeholder := k.placeholder()
+	discard, _ := placeholder.GetMetricWithLabelValues()
+	if err == nil {
+		f.v = build()
+	} else {
+		f.v = placeholder
+	}
+	f.s = newSeries(k.name, name, help, k.typ, labels, max, err, f.v.GetMetricWithLabelValues, discard)
+	if err == nil && len(labels) == 0 {
+		f.s.lookup(nil, true)
+	}
+	customreg.Declare(pub, exporter[C, V]{f})
+	return f
+}
+
+// newPlain declares a counter or a gauge, whose options are the same:
+// vec builds the client_golang vector from plain Opts.
+func newPlain[C, V any](pub Metric, kindName string, typ dto.MetricType, o CounterOpts, vec func(prometheus.Opts, []string) vector[C, V]) *family[C, V] {
+	c := &checker{kind: kindName, name: o.Name}
+	c.common(o.Help, o.LabelNames, o.MaxSeries, "")
+	k := kind[C, V]{kindName, typ, func() vector[C, V] {
+		return vec(prometheus.Opts{Name: placeholderName, Help: placeholderHelp}, nil)
+	}}
+	return newFamily(pub, k, o.Name, o.Help, o.LabelNames, o.MaxSeries, c.err(), func() vector[C, V] {
+		return vec(prometheus.Opts{Name: o.Name, Help: o.Help}, o.LabelNames)
+	})
+}
 
 // Describe implements [prometheus.Collector].
-func (m *Counter) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
+func (f *family[C, V]) Describe(ch chan<- *prometheus.Desc) { f.v.Describe(ch) }
 
 // Collect implements [prometheus.Collector]. It sends the series ordered
 // as the exposition lists them, which makes a scrape of a metric with many
 // series much cheaper.
-func (m *Counter) Collect(ch chan<- prometheus.Metric) { m.s.collect(ch, m.vec) }
+func (f *family[C, V]) Collect(ch chan<- prometheus.Metric) { f.s.collect(ch, f.v) }
 
 // CurryWith returns a vector with some labels fixed, as the client_golang
 // vector's CurryWith does. Series created through it share this metric's
 // series but are not capped by MaxSeries.
-func (m *Counter) CurryWith(labels prometheus.Labels) (*prometheus.CounterVec, error) {
-	v, err := m.vec.CurryWith(labels)
-	m.s.markCurried(err)
+func (f *family[C, V]) CurryWith(labels prometheus.Labels) (V, error) {
+	v, err := f.v.CurryWith(labels)
+	f.s.markCurried(err)
 	return v, err
 }
 
-// MustCurryWith is [Counter.CurryWith] that panics on error, like its
-// client_golang counterpart.
-func (m *Counter) MustCurryWith(labels prometheus.Labels) *prometheus.CounterVec {
-	v, err := m.CurryWith(labels)
+// MustCurryWith is CurryWith that panics on error, like its client_golang
+// counterpart.
+func (f *family[C, V]) MustCurryWith(labels prometheus.Labels) V {
+	v, err := f.CurryWith(labels)
 	if err != nil {
 		panic(err)
 	}
 	return v
 }
 
-// WithLabelValues returns the counter for the label values, in LabelNames
+// WithLabelValues returns the series for the label values, in LabelNames
 // order, creating it if needed. Beyond MaxSeries it returns the overflow
-// series; with the wrong number of values it returns a counter that
-// discards writes (see the package doc).
-func (m *Counter) WithLabelValues(lvs ...string) prometheus.Counter {
-	c, _ := m.s.lookup(lvs, true)
+// series; with the wrong number of values it returns a series that
+// discards writes (see the package doc). A histogram's series also
+// implements [prometheus.ExemplarObserver].
+func (f *family[C, V]) WithLabelValues(lvs ...string) C {
+	c, _ := f.s.lookup(lvs, true)
 	return c
 }
 
-// With is [Counter.WithLabelValues] with the labels given by name.
-func (m *Counter) With(labels prometheus.Labels) prometheus.Counter {
-	c, _ := m.s.lookupLabels(labels, true)
+// With is WithLabelValues with the labels given by name.
+func (f *family[C, V]) With(labels prometheus.Labels) C {
+	c, _ := f.s.lookupLabels(labels, true)
 	return c
 }
 
-// GetMetricWithLabelValues is [Counter.WithLabelValues] that returns misuse
-// as an error (with a discarding counter) instead of logging it.
-func (m *Counter) GetMetricWithLabelValues(lvs ...string) (prometheus.Counter, error) {
-	return m.s.lookup(lvs, false)
+// GetMetricWithLabelValues is WithLabelValues that returns misuse as an
+// error (with a discarding series) instead of logging it.
+func (f *family[C, V]) GetMetricWithLabelValues(lvs ...string) (C, error) {
+	return f.s.lookup(lvs, false)
 }
 
-// GetMetricWith is [Counter.With] that returns misuse as an error.
-func (m *Counter) GetMetricWith(labels prometheus.Labels) (prometheus.Counter, error) {
-	return m.s.lookupLabels(labels, false)
+// GetMetricWith is With that returns misuse as an error.
+func (f *family[C, V]) GetMetricWith(labels prometheus.Labels) (C, error) {
+	return f.s.lookupLabels(labels, false)
+}
+
+// DeleteLabelValues removes the series with these label values; it reports
+// whether one existed. The series no longer counts towards MaxSeries.
+func (f *family[C, V]) DeleteLabelValues(lvs ...string) bool {
+	return f.s.forget(lvs, func() bool { return f.v.DeleteLabelValues(lvs...) })
+}
+
+// Delete is DeleteLabelValues with the labels given by name.
+func (f *family[C, V]) Delete(labels prometheus.Labels) bool {
+	return f.s.forgetLabels(labels, func() bool { return f.v.Delete(labels) })
+}
+
+// DeletePartialMatch removes every series whose labels include labels and
+// returns how many it removed.
+func (f *family[C, V]) DeletePartialMatch(labels prometheus.Labels) int {
+	return f.s.forgetPartial(labels, func() int { return f.v.DeletePartialMatch(labels) })
+}
+
+// Reset removes every series.
+func (f *family[C, V]) Reset() { f.s.reset(f.v.Reset) }
+
+// exporter is what a service registers for a metric: the plumbing the
+// public types do not show (see internal/customreg).
+type exporter[C, V any] struct{ f *family[C, V] }
+
+func (e exporter[C, V]) Name() string { return e.f.name }
+func (e exporter[C, V]) Err() error   { return e.f.err }
+
+func (e exporter[C, V]) Collector() prometheus.Collector {
+	if e.f.err != nil {
+		return nil
+	}
+	return e.f
+}
+
+func (e exporter[C, V]) Direct() bool                            { return e.f.s.direct() }
+func (e exporter[C, V]) WriteFamily() (*dto.MetricFamily, error) { return e.f.s.family() }
+func (e exporter[C, V]) SelfCounts() (overflows, errors uint64)  { return e.f.s.selfCounts() }
+
+var (
+	_ customreg.Direct  = exporter[prometheus.Counter, *prometheus.CounterVec]{}
+	_ customreg.Counted = exporter[prometheus.Counter, *prometheus.CounterVec]{}
+)
+
+// Counter is a counter with labels: a wrapped [prometheus.CounterVec] whose
+// lookups are capped at MaxSeries and never panic. Declare it with
+// [NewCounter]. Its methods come from one implementation shared by the four
+// metric types: there C, a series, is a [prometheus.Counter], and V, what
+// CurryWith returns, is a [*prometheus.CounterVec].
+type Counter struct {
+	*family[prometheus.Counter, *prometheus.CounterVec]
+}
+
+// NewCounter declares a counter. It never panics: invalid options are kept
+// and returned by [Counter.Err], and the service refuses to start with them.
+func NewCounter(o CounterOpts) *Counter {
+	m := &Counter{}
+	m.family = newPlain(m, "counter", dto.MetricType_COUNTER, o,
+		func(po prometheus.Opts, labels []string) vector[prometheus.Counter, *prometheus.CounterVec] {
+			return prometheus.NewCounterVec(prometheus.CounterOpts(po), labels)
+		})
+	return m
 }
 
 // Inc increments a counter declared without LabelNames.
@@ -125,126 +228,23 @@ func (m *Counter) Inc() { m.WithLabelValues().Inc() }
 // Add adds v (which must be >= 0) to a counter declared without LabelNames.
 func (m *Counter) Add(v float64) { m.WithLabelValues().Add(v) }
 
-// DeleteLabelValues removes the series with these label values; it reports
-// whether one existed. The series no longer counts towards MaxSeries.
-func (m *Counter) DeleteLabelValues(lvs ...string) bool {
-	return m.s.forget(lvs, func() bool { return m.vec.DeleteLabelValues(lvs...) })
-}
-
-// Delete is [Counter.DeleteLabelValues] with the labels given by name.
-func (m *Counter) Delete(labels prometheus.Labels) bool {
-	return m.s.forgetLabels(labels, func() bool { return m.vec.Delete(labels) })
-}
-
-// DeletePartialMatch removes every series whose labels include labels and
-// returns how many it removed.
-func (m *Counter) DeletePartialMatch(labels prometheus.Labels) int {
-	return m.s.forgetPartial(labels, func() int { return m.vec.DeletePartialMatch(labels) })
-}
-
-// Reset removes every series.
-func (m *Counter) Reset() { m.s.reset(m.vec.Reset) }
-
-// Gauge is a gauge with labels: a wrapped [prometheus.GaugeVec] whose lookups are
-// capped at MaxSeries and never panic. Declare it with [NewGauge].
+// Gauge is a gauge with labels: a wrapped [prometheus.GaugeVec] whose
+// lookups are capped at MaxSeries and never panic. Declare it with
+// [NewGauge]. In its methods (see [Counter]) C is a [prometheus.Gauge] and
+// V a [*prometheus.GaugeVec].
 type Gauge struct {
-	vec  *prometheus.GaugeVec
-	name string
-	err  error
-	s    *series[prometheus.Gauge]
+	*family[prometheus.Gauge, *prometheus.GaugeVec]
 }
 
 // NewGauge declares a gauge. It never panics: invalid options are kept and
 // returned by [Gauge.Err], and the service refuses to start with them.
 func NewGauge(o GaugeOpts) *Gauge {
-	c := &checker{kind: "gauge", name: o.Name}
-	c.common(o.Help, o.LabelNames, o.MaxSeries, "")
-	m := &Gauge{name: o.Name, err: c.err()}
-	if m.err == nil {
-		m.vec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: o.Name, Help: o.Help}, o.LabelNames)
-	} else {
-		m.vec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp}, nil)
-	}
-	discard := prometheus.NewGauge(prometheus.GaugeOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("gauge", o.Name, o.Help, dto.MetricType_GAUGE, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, discard)
-	customreg.Add(m)
+	m := &Gauge{}
+	m.family = newPlain(m, "gauge", dto.MetricType_GAUGE, CounterOpts(o),
+		func(po prometheus.Opts, labels []string) vector[prometheus.Gauge, *prometheus.GaugeVec] {
+			return prometheus.NewGaugeVec(prometheus.GaugeOpts(po), labels)
+		})
 	return m
-}
-
-// Name returns the metric's name.
-func (m *Gauge) Name() string { return m.name }
-
-// Err returns the problems found in the options, or nil.
-func (m *Gauge) Err() error { return m.err }
-
-// Collector returns what the service registers: the metric itself, or nil
-// if Err is not nil.
-func (m *Gauge) Collector() prometheus.Collector {
-	if m.err != nil {
-		return nil
-	}
-	return m
-}
-
-// Direct reports whether [Gauge.WriteFamily] lists every series: true
-// unless the options were invalid or the metric was curried.
-func (m *Gauge) Direct() bool { return m.s.direct() }
-
-// WriteFamily returns the whole family, its series in exposition order, or
-// nil when it has none. A service's /metrics writes the metric this way,
-// skipping the registry's per-series channel send, check and sort, while
-// [Direct] holds; most programs never call it.
-func (m *Gauge) WriteFamily() (*dto.MetricFamily, error) { return m.s.family() }
-
-// Describe implements [prometheus.Collector].
-func (m *Gauge) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
-
-// Collect implements [prometheus.Collector]. It sends the series ordered
-// as the exposition lists them, which makes a scrape of a metric with many
-// series much cheaper.
-func (m *Gauge) Collect(ch chan<- prometheus.Metric) { m.s.collect(ch, m.vec) }
-
-// CurryWith returns a vector with some labels fixed, as the client_golang
-// vector's CurryWith does. Series created through it share this metric's
-// series but are not capped by MaxSeries.
-func (m *Gauge) CurryWith(labels prometheus.Labels) (*prometheus.GaugeVec, error) {
-	v, err := m.vec.CurryWith(labels)
-	m.s.markCurried(err)
-	return v, err
-}
-
-// MustCurryWith is [Gauge.CurryWith] that panics on error, like its
-// client_golang counterpart.
-func (m *Gauge) MustCurryWith(labels prometheus.Labels) *prometheus.GaugeVec {
-	v, err := m.CurryWith(labels)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-// WithLabelValues returns the gauge for the label values, creating it if
-// needed; see [Counter.WithLabelValues] for limits and misuse.
-func (m *Gauge) WithLabelValues(lvs ...string) prometheus.Gauge {
-	g, _ := m.s.lookup(lvs, true)
-	return g
-}
-
-// With is [Gauge.WithLabelValues] with the labels given by name.
-func (m *Gauge) With(labels prometheus.Labels) prometheus.Gauge {
-	g, _ := m.s.lookupLabels(labels, true)
-	return g
-}
-
-// GetMetricWithLabelValues is [Gauge.WithLabelValues] that returns misuse
-// as an error instead of logging it.
-func (m *Gauge) GetMetricWithLabelValues(lvs ...string) (prometheus.Gauge, error) {
-	return m.s.lookup(lvs, false)
-}
-
-// GetMetricWith is [Gauge.With] that returns misuse as an error.
-func (m *Gauge) GetMetricWith(labels prometheus.Labels) (prometheus.Gauge, error) {
-	return m.s.lookupLabels(labels, false)
 }
 
 // Set sets a gauge declared without LabelNames.
@@ -262,295 +262,84 @@ func (m *Gauge) Add(v float64) { m.WithLabelValues().Add(v) }
 // Sub subtracts v from a gauge declared without LabelNames.
 func (m *Gauge) Sub(v float64) { m.WithLabelValues().Sub(v) }
 
-// DeleteLabelValues removes the series with these label values; it reports
-// whether one existed.
-func (m *Gauge) DeleteLabelValues(lvs ...string) bool {
-	return m.s.forget(lvs, func() bool { return m.vec.DeleteLabelValues(lvs...) })
-}
-
-// Delete is [Gauge.DeleteLabelValues] with the labels given by name.
-func (m *Gauge) Delete(labels prometheus.Labels) bool {
-	return m.s.forgetLabels(labels, func() bool { return m.vec.Delete(labels) })
-}
-
-// DeletePartialMatch removes every series whose labels include labels.
-func (m *Gauge) DeletePartialMatch(labels prometheus.Labels) int {
-	return m.s.forgetPartial(labels, func() int { return m.vec.DeletePartialMatch(labels) })
-}
-
-// Reset removes every series.
-func (m *Gauge) Reset() { m.s.reset(m.vec.Reset) }
-
-// Histogram is a histogram with labels: a wrapped [prometheus.HistogramVec] whose
-// lookups are capped at MaxSeries and never panic, and whose buckets are
-// checked at declaration rather than at the first observation. Declare it
-// with [NewHistogram].
+// Histogram is a histogram with labels: a wrapped [prometheus.HistogramVec]
+// whose lookups are capped at MaxSeries and never panic, and whose buckets
+// are checked at declaration rather than at the first observation. Declare
+// it with [NewHistogram]. In its methods (see [Counter]) C is a
+// [prometheus.Observer] (also a [prometheus.ExemplarObserver]) and V a
+// [prometheus.ObserverVec].
 type Histogram struct {
-	vec  *prometheus.HistogramVec
-	name string
-	err  error
-	s    *series[prometheus.Observer]
+	*family[prometheus.Observer, prometheus.ObserverVec]
 }
+
+var histogramKind = kind[prometheus.Observer, prometheus.ObserverVec]{"histogram", dto.MetricType_HISTOGRAM,
+	func() vector[prometheus.Observer, prometheus.ObserverVec] {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp, Buckets: []float64{1}}, nil)
+	}}
 
 // NewHistogram declares a histogram. It never panics: invalid options are
 // kept and returned by [Histogram.Err], and the service refuses to start
 // with them.
 func NewHistogram(o HistogramOpts) *Histogram {
 	b, err := checkHistogram(&o)
-	m := &Histogram{name: o.Name, err: err}
-	if err == nil {
-		po := prometheus.HistogramOpts{Name: o.Name, Help: o.Help, Buckets: b}
-		if o.NativeHistogramBucketFactor > 1 {
-			po.NativeHistogramBucketFactor = o.NativeHistogramBucketFactor
-			po.NativeHistogramMaxBucketNumber = 160
-			po.NativeHistogramMinResetDuration = time.Hour
-		}
-		m.vec = prometheus.NewHistogramVec(po, o.LabelNames)
-	} else {
-		m.vec = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp}, nil)
-	}
-	discard := prometheus.NewHistogram(prometheus.HistogramOpts{Name: placeholderName, Help: placeholderHelp, Buckets: []float64{1}})
-	m.s = newSeries("histogram", o.Name, o.Help, dto.MetricType_HISTOGRAM, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, prometheus.Observer(discard))
-	customreg.Add(m)
+	m := &Histogram{}
+	m.family = newFamily(m, histogramKind, o.Name, o.Help, o.LabelNames, o.MaxSeries, err,
+		func() vector[prometheus.Observer, prometheus.ObserverVec] {
+			po := prometheus.HistogramOpts{Name: o.Name, Help: o.Help, Buckets: b}
+			if o.NativeHistogramBucketFactor > 1 {
+				po.NativeHistogramBucketFactor = o.NativeHistogramBucketFactor
+				po.NativeHistogramMaxBucketNumber = 160
+				po.NativeHistogramMinResetDuration = time.Hour
+			}
+			return prometheus.NewHistogramVec(po, o.LabelNames)
+		})
 	return m
-}
-
-// Name returns the metric's name.
-func (m *Histogram) Name() string { return m.name }
-
-// Err returns the problems found in the options, or nil.
-func (m *Histogram) Err() error { return m.err }
-
-// Collector returns what the service registers: the metric itself, or nil
-// if Err is not nil.
-func (m *Histogram) Collector() prometheus.Collector {
-	if m.err != nil {
-		return nil
-	}
-	return m
-}
-
-// Direct reports whether [Histogram.WriteFamily] lists every series: true
-// unless the options were invalid or the metric was curried.
-func (m *Histogram) Direct() bool { return m.s.direct() }
-
-// WriteFamily returns the whole family, its series in exposition order, or
-// nil when it has none. A service's /metrics writes the metric this way,
-// skipping the registry's per-series channel send, check and sort, while
-// [Direct] holds; most programs never call it.
-func (m *Histogram) WriteFamily() (*dto.MetricFamily, error) { return m.s.family() }
-
-// Describe implements [prometheus.Collector].
-func (m *Histogram) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
-
-// Collect implements [prometheus.Collector]. It sends the series ordered
-// as the exposition lists them, which makes a scrape of a metric with many
-// series much cheaper.
-func (m *Histogram) Collect(ch chan<- prometheus.Metric) { m.s.collect(ch, m.vec) }
-
-// CurryWith returns a vector with some labels fixed, as the client_golang
-// vector's CurryWith does. Series created through it share this metric's
-// series but are not capped by MaxSeries.
-func (m *Histogram) CurryWith(labels prometheus.Labels) (prometheus.ObserverVec, error) {
-	v, err := m.vec.CurryWith(labels)
-	m.s.markCurried(err)
-	return v, err
-}
-
-// MustCurryWith is [Histogram.CurryWith] that panics on error, like its
-// client_golang counterpart.
-func (m *Histogram) MustCurryWith(labels prometheus.Labels) prometheus.ObserverVec {
-	v, err := m.CurryWith(labels)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-// WithLabelValues returns the histogram for the label values, creating it
-// if needed; see [Counter.WithLabelValues] for limits and misuse. The
-// result also implements [prometheus.ExemplarObserver].
-func (m *Histogram) WithLabelValues(lvs ...string) prometheus.Observer {
-	o, _ := m.s.lookup(lvs, true)
-	return o
-}
-
-// With is [Histogram.WithLabelValues] with the labels given by name.
-func (m *Histogram) With(labels prometheus.Labels) prometheus.Observer {
-	o, _ := m.s.lookupLabels(labels, true)
-	return o
-}
-
-// GetMetricWithLabelValues is [Histogram.WithLabelValues] that returns
-// misuse as an error instead of logging it.
-func (m *Histogram) GetMetricWithLabelValues(lvs ...string) (prometheus.Observer, error) {
-	return m.s.lookup(lvs, false)
-}
-
-// GetMetricWith is [Histogram.With] that returns misuse as an error.
-func (m *Histogram) GetMetricWith(labels prometheus.Labels) (prometheus.Observer, error) {
-	return m.s.lookupLabels(labels, false)
 }
 
 // Observe records v in a histogram declared without LabelNames.
 func (m *Histogram) Observe(v float64) { m.WithLabelValues().Observe(v) }
 
-// DeleteLabelValues removes the series with these label values; it reports
-// whether one existed.
-func (m *Histogram) DeleteLabelValues(lvs ...string) bool {
-	return m.s.forget(lvs, func() bool { return m.vec.DeleteLabelValues(lvs...) })
-}
-
-// Delete is [Histogram.DeleteLabelValues] with the labels given by name.
-func (m *Histogram) Delete(labels prometheus.Labels) bool {
-	return m.s.forgetLabels(labels, func() bool { return m.vec.Delete(labels) })
-}
-
-// DeletePartialMatch removes every series whose labels include labels.
-func (m *Histogram) DeletePartialMatch(labels prometheus.Labels) int {
-	return m.s.forgetPartial(labels, func() int { return m.vec.DeletePartialMatch(labels) })
-}
-
-// Reset removes every series.
-func (m *Histogram) Reset() { m.s.reset(m.vec.Reset) }
-
-// Summary is a summary with labels: a wrapped [prometheus.SummaryVec] whose lookups
-// are capped at MaxSeries and never panic. Declare it with [NewSummary].
+// Summary is a summary with labels: a wrapped [prometheus.SummaryVec] whose
+// lookups are capped at MaxSeries and never panic. Declare it with
+// [NewSummary]. In its methods (see [Counter]) C is a [prometheus.Observer]
+// and V a [prometheus.ObserverVec].
 type Summary struct {
-	vec  *prometheus.SummaryVec
-	name string
-	err  error
-	s    *series[prometheus.Observer]
+	*family[prometheus.Observer, prometheus.ObserverVec]
 }
+
+var summaryKind = kind[prometheus.Observer, prometheus.ObserverVec]{"summary", dto.MetricType_SUMMARY,
+	func() vector[prometheus.Observer, prometheus.ObserverVec] {
+		return prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp}, nil)
+	}}
 
 // NewSummary declares a summary. It never panics: invalid options are kept
 // and returned by [Summary.Err], and the service refuses to start with
 // them.
 func NewSummary(o SummaryOpts) *Summary {
 	err := checkSummary(&o)
-	m := &Summary{name: o.Name, err: err}
-	if err == nil {
-		obj := make(map[float64]float64, len(o.Objectives))
-		for q, e := range o.Objectives {
-			obj[q] = e
-		}
-		m.vec = prometheus.NewSummaryVec(prometheus.SummaryOpts{
-			Name: o.Name, Help: o.Help, Objectives: obj, MaxAge: o.MaxAge,
-		}, o.LabelNames)
-	} else {
-		m.vec = prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp}, nil)
-	}
-	discard := prometheus.NewSummary(prometheus.SummaryOpts{Name: placeholderName, Help: placeholderHelp})
-	m.s = newSeries("summary", o.Name, o.Help, dto.MetricType_SUMMARY, o.LabelNames, o.MaxSeries, m.err, m.vec.GetMetricWithLabelValues, prometheus.Observer(discard))
-	customreg.Add(m)
+	m := &Summary{}
+	m.family = newFamily(m, summaryKind, o.Name, o.Help, o.LabelNames, o.MaxSeries, err,
+		func() vector[prometheus.Observer, prometheus.ObserverVec] {
+			obj := make(map[float64]float64, len(o.Objectives))
+			for q, e := range o.Objectives {
+				obj[q] = e
+			}
+			return prometheus.NewSummaryVec(prometheus.SummaryOpts{
+				Name: o.Name, Help: o.Help, Objectives: obj, MaxAge: o.MaxAge,
+			}, o.LabelNames)
+		})
 	return m
-}
-
-// Name returns the metric's name.
-func (m *Summary) Name() string { return m.name }
-
-// Err returns the problems found in the options, or nil.
-func (m *Summary) Err() error { return m.err }
-
-// Collector returns what the service registers: the metric itself, or nil
-// if Err is not nil.
-func (m *Summary) Collector() prometheus.Collector {
-	if m.err != nil {
-		return nil
-	}
-	return m
-}
-
-// Direct reports whether [Summary.WriteFamily] lists every series: true
-// unless the options were invalid or the metric was curried.
-func (m *Summary) Direct() bool { return m.s.direct() }
-
-// WriteFamily returns the whole family, its series in exposition order, or
-// nil when it has none. A service's /metrics writes the metric this way,
-// skipping the registry's per-series channel send, check and sort, while
-// [Direct] holds; most programs never call it.
-func (m *Summary) WriteFamily() (*dto.MetricFamily, error) { return m.s.family() }
-
-// Describe implements [prometheus.Collector].
-func (m *Summary) Describe(ch chan<- *prometheus.Desc) { m.vec.Describe(ch) }
-
-// Collect implements [prometheus.Collector]. It sends the series ordered
-// as the exposition lists them, which makes a scrape of a metric with many
-// series much cheaper.
-func (m *Summary) Collect(ch chan<- prometheus.Metric) { m.s.collect(ch, m.vec) }
-
-// CurryWith returns a vector with some labels fixed, as the client_golang
-// vector's CurryWith does. Series created through it share this metric's
-// series but are not capped by MaxSeries.
-func (m *Summary) CurryWith(labels prometheus.Labels) (prometheus.ObserverVec, error) {
-	v, err := m.vec.CurryWith(labels)
-	m.s.markCurried(err)
-	return v, err
-}
-
-// MustCurryWith is [Summary.CurryWith] that panics on error, like its
-// client_golang counterpart.
-func (m *Summary) MustCurryWith(labels prometheus.Labels) prometheus.ObserverVec {
-	v, err := m.CurryWith(labels)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-// WithLabelValues returns the summary for the label values, creating it if
-// needed; see [Counter.WithLabelValues] for limits and misuse.
-func (m *Summary) WithLabelValues(lvs ...string) prometheus.Observer {
-	o, _ := m.s.lookup(lvs, true)
-	return o
-}
-
-// With is [Summary.WithLabelValues] with the labels given by name.
-func (m *Summary) With(labels prometheus.Labels) prometheus.Observer {
-	o, _ := m.s.lookupLabels(labels, true)
-	return o
-}
-
-// GetMetricWithLabelValues is [Summary.WithLabelValues] that returns misuse
-// as an error instead of logging it.
-func (m *Summary) GetMetricWithLabelValues(lvs ...string) (prometheus.Observer, error) {
-	return m.s.lookup(lvs, false)
-}
-
-// GetMetricWith is [Summary.With] that returns misuse as an error.
-func (m *Summary) GetMetricWith(labels prometheus.Labels) (prometheus.Observer, error) {
-	return m.s.lookupLabels(labels, false)
 }
 
 // Observe records v in a summary declared without LabelNames.
 func (m *Summary) Observe(v float64) { m.WithLabelValues().Observe(v) }
 
-// DeleteLabelValues removes the series with these label values; it reports
-// whether one existed.
-func (m *Summary) DeleteLabelValues(lvs ...string) bool {
-	return m.s.forget(lvs, func() bool { return m.vec.DeleteLabelValues(lvs...) })
-}
-
-// Delete is [Summary.DeleteLabelValues] with the labels given by name.
-func (m *Summary) Delete(labels prometheus.Labels) bool {
-	return m.s.forgetLabels(labels, func() bool { return m.vec.Delete(labels) })
-}
-
-// DeletePartialMatch removes every series whose labels include labels.
-func (m *Summary) DeletePartialMatch(labels prometheus.Labels) int {
-	return m.s.forgetPartial(labels, func() int { return m.vec.DeletePartialMatch(labels) })
-}
-
-// Reset removes every series.
-func (m *Summary) Reset() { m.s.reset(m.vec.Reset) }
-
-// Interface guards: every metric is a declared custom metric and a
-// collector.
+// Interface guards: every metric is a Metric and a collector.
 var (
-	_ customreg.Metric     = (*Counter)(nil)
-	_ customreg.Metric     = (*Gauge)(nil)
-	_ customreg.Metric     = (*Histogram)(nil)
-	_ customreg.Metric     = (*Summary)(nil)
+	_ Metric               = (*Counter)(nil)
+	_ Metric               = (*Gauge)(nil)
+	_ Metric               = (*Histogram)(nil)
+	_ Metric               = (*Summary)(nil)
 	_ prometheus.Collector = (*Counter)(nil)
 	_ prometheus.Collector = (*Gauge)(nil)
 	_ prometheus.Collector = (*Histogram)(nil)

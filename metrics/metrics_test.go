@@ -24,8 +24,8 @@ import (
 )
 
 // forget removes m from the process-wide declarations when the test ends, so
-// later tests' RegisterAll calls do not see it.
-func forget[M customreg.Metric](t *testing.T, m M) M {
+// later tests' attachments do not see it.
+func forget[M metrics.Metric](t *testing.T, m M) M {
 	t.Helper()
 	t.Cleanup(func() { customreg.Remove(m) })
 	return m
@@ -41,15 +41,28 @@ type served struct {
 func (s served) Gather() ([]*dto.MetricFamily, error) { return s.g.Gather() }
 
 // start registers every declared metric into a fresh registry, as a service
-// start does, and detaches it when the test ends.
+// start does, and closes the attachment when the test ends.
 func start(t *testing.T) served {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	if err := customreg.RegisterAll(reg); err != nil {
-		t.Fatalf("RegisterAll: %v", err)
+	a, err := customreg.Attach(reg, nil)
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
 	}
-	t.Cleanup(func() { customreg.Detach(reg) })
-	return served{reg, customreg.Gatherer(reg)}
+	t.Cleanup(a.Close)
+	return served{reg, a}
+}
+
+// plumbing returns what a service registers for m.
+func plumbing(m metrics.Metric) customreg.Metric {
+	p, _ := customreg.Lookup(m)
+	return p
+}
+
+// isDirect reports whether a service's /metrics writes m's family itself.
+func isDirect(m metrics.Metric) bool {
+	d, ok := plumbing(m).(customreg.Direct)
+	return ok && d.Direct()
 }
 
 // scrape renders reg as text, as /metrics does, and parses it back.
@@ -298,11 +311,11 @@ func TestAllTypesAndFeatures(t *testing.T) {
 }
 
 func TestInvalidOptions(t *testing.T) {
-	type ctor func() customreg.Metric
-	counter := func(o metrics.CounterOpts) ctor { return func() customreg.Metric { return metrics.NewCounter(o) } }
-	hist := func(o metrics.HistogramOpts) ctor { return func() customreg.Metric { return metrics.NewHistogram(o) } }
-	summary := func(o metrics.SummaryOpts) ctor { return func() customreg.Metric { return metrics.NewSummary(o) } }
-	gauge := func(o metrics.GaugeOpts) ctor { return func() customreg.Metric { return metrics.NewGauge(o) } }
+	type ctor func() metrics.Metric
+	counter := func(o metrics.CounterOpts) ctor { return func() metrics.Metric { return metrics.NewCounter(o) } }
+	hist := func(o metrics.HistogramOpts) ctor { return func() metrics.Metric { return metrics.NewHistogram(o) } }
+	summary := func(o metrics.SummaryOpts) ctor { return func() metrics.Metric { return metrics.NewSummary(o) } }
+	gauge := func(o metrics.GaugeOpts) ctor { return func() metrics.Metric { return metrics.NewGauge(o) } }
 	tests := []struct {
 		name string
 		new  ctor
@@ -346,7 +359,7 @@ func TestInvalidOptions(t *testing.T) {
 			if !errors.Is(err, metrics.ErrInvalidOptions) {
 				t.Errorf("error does not wrap ErrInvalidOptions: %v", err)
 			}
-			if m.Collector() != nil {
+			if plumbing(m).Collector() != nil {
 				t.Error("Collector() of an invalid metric is not nil")
 			}
 			// Using an invalid metric discards writes without panicking.
@@ -364,12 +377,12 @@ func TestInvalidOptions(t *testing.T) {
 				v.WithLabelValues().Set(1)
 			}
 			reg := prometheus.NewRegistry()
-			err = customreg.RegisterAll(reg)
+			_, err = customreg.Attach(reg, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("RegisterAll = %v, want it to report %q", err, tc.want)
+				t.Fatalf("Attach = %v, want it to report %q", err, tc.want)
 			}
-			if mfs, _ := customreg.Gatherer(reg).Gather(); len(mfs) != 0 {
-				t.Errorf("failed RegisterAll left %d families registered", len(mfs))
+			if mfs, _ := reg.Gather(); len(mfs) != 0 {
+				t.Errorf("failed Attach left %d families registered", len(mfs))
 			}
 		})
 	}
@@ -480,38 +493,37 @@ func TestLabelMisuse(t *testing.T) {
 func TestDeclaredAfterStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg2 := prometheus.NewRegistry()
-	if err := customreg.RegisterAll(reg); err != nil {
+	a, err := customreg.Attach(reg, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := customreg.RegisterAll(reg); err != nil {
-		t.Fatalf("second RegisterAll on an attached registry: %v", err)
-	}
-	if err := customreg.RegisterAll(reg2); err != nil {
+	a2, err := customreg.Attach(reg2, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	late := forget(t, metrics.NewCounter(metrics.CounterOpts{Name: "late_total", Help: "Declared late."}))
 	late.Inc()
-	for i, r := range []*prometheus.Registry{reg, reg2} {
-		if n, err := testutil.GatherAndCount(customreg.Gatherer(r), "late_total"); err != nil || n != 1 {
+	for i, g := range []prometheus.Gatherer{a, a2} {
+		if n, err := testutil.GatherAndCount(g, "late_total"); err != nil || n != 1 {
 			t.Errorf("registry %d: late metric series %d, %v", i, n, err)
 		}
 	}
-	customreg.Detach(reg)
-	if n, _ := testutil.GatherAndCount(customreg.Gatherer(reg), "late_total"); n != 0 {
-		t.Error("Detach left the metric registered")
+	a.Close()
+	if n, _ := testutil.GatherAndCount(a, "late_total"); n != 0 {
+		t.Error("Close left the metric registered")
 	}
-	if mfs, _ := customreg.Gatherer(reg).Gather(); len(mfs) != 0 {
-		t.Errorf("Detach left %d families", len(mfs))
+	if mfs, _ := a.Gather(); len(mfs) != 0 {
+		t.Errorf("Close left %d families", len(mfs))
 	}
 	after := forget(t, metrics.NewCounter(metrics.CounterOpts{Name: "after_detach_total", Help: "h"}))
 	after.Inc()
-	if n, _ := testutil.GatherAndCount(customreg.Gatherer(reg), "after_detach_total"); n != 0 {
-		t.Error("a detached registry received a new declaration")
+	if n, _ := testutil.GatherAndCount(a, "after_detach_total"); n != 0 {
+		t.Error("a closed attachment received a new declaration")
 	}
-	if n, _ := testutil.GatherAndCount(customreg.Gatherer(reg2), "after_detach_total"); n != 1 {
-		t.Error("an attached registry missed a new declaration")
+	if n, _ := testutil.GatherAndCount(a2, "after_detach_total"); n != 1 {
+		t.Error("an open attachment missed a new declaration")
 	}
-	customreg.Detach(reg2)
+	a2.Close()
 }
 
 func TestDuplicateNames(t *testing.T) {
@@ -522,7 +534,7 @@ func TestDuplicateNames(t *testing.T) {
 	if _, err := instrument.New(reg, instrument.Options{APIEnabled: true, APINamespace: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	err := customreg.RegisterAll(reg)
+	_, err := customreg.Attach(reg, nil)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -634,4 +646,33 @@ func BenchmarkCounterWithLabelValues(b *testing.B) {
 			}
 		})
 	})
+}
+
+// TestUnlabelledAtZero checks that a metric without labels is on /metrics
+// at 0 before its first use, as client_golang's plain metrics are, and
+// stays one series once used.
+func TestUnlabelledAtZero(t *testing.T) {
+	c := forget(t, metrics.NewCounter(metrics.CounterOpts{Name: "zero_requests_total", Help: "h"}))
+	forget(t, metrics.NewGauge(metrics.GaugeOpts{Name: "zero_queue", Help: "h"}))
+	forget(t, metrics.NewHistogram(metrics.HistogramOpts{Name: "zero_seconds", Help: "h"}))
+	forget(t, metrics.NewSummary(metrics.SummaryOpts{Name: "zero_summary_seconds", Help: "h"}))
+	forget(t, metrics.NewCounter(metrics.CounterOpts{Name: "zero_labelled_total", Help: "h", LabelNames: []string{"x"}}))
+	fams := scrape(t, start(t))
+	for _, name := range []string{"zero_requests_total", "zero_queue", "zero_seconds", "zero_summary_seconds"} {
+		mf := fams[name]
+		if n := len(mf.GetMetric()); n != 1 {
+			t.Fatalf("%s: %d series before first use, want 1", name, n)
+		}
+		m := mf.GetMetric()[0]
+		if v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount()) + float64(m.GetSummary().GetSampleCount()); v != 0 {
+			t.Errorf("%s starts at %v, want 0", name, v)
+		}
+	}
+	if _, ok := fams["zero_labelled_total"]; ok {
+		t.Error("a labelled metric has a series before first use")
+	}
+	c.Inc()
+	if mf := scrape(t, start(t))["zero_requests_total"]; len(mf.GetMetric()) != 1 || mf.GetMetric()[0].GetCounter().GetValue() != 1 {
+		t.Errorf("after Inc: %v", mf)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/gobento/bento/internal/buckets"
 	"github.com/gobento/bento/internal/customreg"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/promname"
 )
 
 // ErrInvalidOptions is wrapped by every error a constructor keeps for a bad
@@ -28,8 +28,8 @@ const OverflowValue = "__overflow__"
 
 // DefaultBuckets are the histogram buckets used when HistogramOpts.Buckets
 // is nil: BentoML's and Prometheus's default duration buckets, in seconds
-// (+Inf is implied).
-var DefaultBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+// (+Inf is implied). Changing it does not change what nil means.
+var DefaultBuckets = buckets.Default()
 
 // ExponentialBuckets returns bucket bounds from min to max the way BentoML
 // generates them from duration.min/max/factor: min, min·factor,
@@ -115,11 +115,6 @@ type SummaryOpts struct {
 	MaxSeries int
 }
 
-var (
-	metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	labelNameRE  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-)
-
 // derivedSuffixes are the suffixes exposition formats append to family
 // names; a custom name that differs from a reserved one only by them would
 // produce clashing series.
@@ -159,8 +154,8 @@ func (c *checker) common(help string, labels []string, maxSeries int, reservedLa
 	switch {
 	case c.name == "":
 		c.addf("Name is required")
-	case !metricNameRE.MatchString(c.name):
-		c.addf("Name must match %s", metricNameRE)
+	case !promname.ValidMetric(c.name):
+		c.addf("Name must match ^%s$", promname.MetricPattern)
 	case strings.HasPrefix(c.name, "gobento_") || strings.HasPrefix(c.name, "__"):
 		c.addf("names starting with \"gobento_\" or \"__\" are reserved")
 	default:
@@ -173,8 +168,8 @@ func (c *checker) common(help string, labels []string, maxSeries int, reservedLa
 	}
 	for i, l := range labels {
 		switch {
-		case !labelNameRE.MatchString(l):
-			c.addf("LabelNames[%d] %q must match %s", i, l, labelNameRE)
+		case !promname.ValidLabel(l):
+			c.addf("LabelNames[%d] %q must match ^%s$", i, l, promname.LabelPattern)
 		case strings.HasPrefix(l, "__"):
 			c.addf("LabelNames[%d] %q: label names starting with \"__\" are reserved", i, l)
 		case reservedLabel != "" && l == reservedLabel:
@@ -191,7 +186,7 @@ func (c *checker) common(help string, labels []string, maxSeries int, reservedLa
 func checkHistogram(o *HistogramOpts) ([]float64, error) {
 	c := &checker{kind: "histogram", name: o.Name}
 	c.common(o.Help, o.LabelNames, o.MaxSeries, "le")
-	b := slices.Clone(DefaultBuckets)
+	b := buckets.Default()
 	if o.Buckets != nil {
 		var err error
 		if b, err = buckets.Validate(o.Buckets); err != nil {

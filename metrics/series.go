@@ -11,8 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-
-	"github.com/gobento/bento/internal/customreg"
 )
 
 // series caches the children of one vector by label values and enforces
@@ -35,10 +33,10 @@ type series[M any] struct {
 	get     func(lvs ...string) (M, error) // the vector's GetMetricWithLabelValues
 	discard M                              // never registered: writes vanish
 
-	overflowTotal prometheus.Counter
-	errorsTotal   prometheus.Counter
-	warned        atomic.Bool // overflow warning logged
-	errLogged     atomic.Bool // misuse error logged
+	overflows atomic.Uint64 // lookups folded into the overflow series
+	misuses   atomic.Uint64 // lookups discarded as errors
+	warned    atomic.Bool   // overflow warning logged
+	errLogged atomic.Bool   // misuse error logged
 
 	mu       sync.RWMutex
 	children map[uint64][]entry[M] // by hash of label values; chained on collisions
@@ -69,10 +67,6 @@ func newSeries[M any](kind, name, help string, typ dto.MetricType, labels []stri
 		s.perm[i] = i
 	}
 	slices.SortStableFunc(s.perm, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
-	if err == nil {
-		s.overflowTotal = customreg.OverflowCounter(name)
-		s.errorsTotal = customreg.ErrorCounter(name)
-	}
 	return s
 }
 
@@ -139,7 +133,7 @@ func (s *series[M]) create(h uint64, lvs []string, logErr bool) (M, error) {
 		if err != nil {
 			return s.fail(err, logErr)
 		}
-		s.overflowTotal.Inc()
+		s.overflows.Add(1)
 		if s.warned.CompareAndSwap(false, true) {
 			slog.Warn("metrics: series limit reached; new label combinations are folded into the overflow series",
 				"metric", s.name, "max_series", s.max, "overflow_value", OverflowValue)
@@ -222,6 +216,11 @@ func (s *series[M]) ordered() []prometheus.Metric {
 	return ms
 }
 
+// selfCounts returns what the self-metrics export for this metric.
+func (s *series[M]) selfCounts() (overflows, errors uint64) {
+	return s.overflows.Load(), s.misuses.Load()
+}
+
 // direct reports whether family lists every child (see customreg.Direct):
 // not once the vector was curried.
 func (s *series[M]) direct() bool { return s.err == nil && !s.curried.Load() }
@@ -275,7 +274,7 @@ func (s *series[M]) overflowLocked() (M, error) {
 }
 
 func (s *series[M]) fail(err error, logErr bool) (M, error) {
-	s.errorsTotal.Inc()
+	s.misuses.Add(1)
 	if logErr && s.errLogged.CompareAndSwap(false, true) {
 		slog.Error("metrics: bad label values; the write is discarded (logged once per metric)",
 			"metric", s.name, "err", err)

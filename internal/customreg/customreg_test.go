@@ -26,10 +26,31 @@ func (m *metric) Name() string                    { return m.name }
 func (m *metric) Err() error                      { return m.err }
 func (m *metric) Collector() prometheus.Collector { return m.c }
 
+// counted is a metric that counts its misuse, as the public metrics
+// package's do.
+type counted struct {
+	metric
+	overflows, errors uint64
+}
+
+func (c *counted) SelfCounts() (uint64, uint64) { return c.overflows, c.errors }
+
+// attach attaches reg to every declared metric and closes the attachment
+// when the test ends.
+func attach(t *testing.T, reg *prometheus.Registry) *Attachment {
+	t.Helper()
+	a, err := Attach(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
 func declare(t *testing.T, name string, err error) *metric {
 	t.Helper()
 	m := &metric{name: name, err: err, c: prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: "Test metric " + name + "."})}
-	Add(m)
+	Declare(m, m)
 	t.Cleanup(func() { Remove(m) })
 	return m
 }
@@ -47,23 +68,61 @@ func names(t *testing.T, reg prometheus.Gatherer) []string {
 	return n
 }
 
-func TestRegisterAll(t *testing.T) {
+func TestAttach(t *testing.T) {
 	a := declare(t, "a_total", nil)
 	declare(t, "b_total", nil)
+	c := &counted{metric: metric{name: "c_total", c: prometheus.NewCounter(prometheus.CounterOpts{Name: "c_total", Help: "h"})}}
+	Declare(c, c)
+	t.Cleanup(func() { Remove(c) })
 	reg := prometheus.NewRegistry()
-	if err := RegisterAll(reg); err != nil {
-		t.Fatal(err)
-	}
-	defer Detach(reg)
+	attach(t, reg)
 	a.c.Inc()
 	got := names(t, reg)
 	if !slices.Contains(got, "a_total") || !slices.Contains(got, "b_total") {
 		t.Errorf("families %q", got)
 	}
-	OverflowCounter("a_total").Inc()
-	ErrorCounter("a_total").Inc()
+	c.overflows, c.errors = 1, 2
 	if n, err := testutil.GatherAndCount(reg, SelfMetricNames...); err != nil || n != 2 {
 		t.Errorf("self-metrics: %d series, %v", n, err)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP gobento_metric_errors_total Label-value lookups of a custom metric that failed and were discarded
+# TYPE gobento_metric_errors_total counter
+gobento_metric_errors_total{metric_name="c_total"} 2
+`), ErrorsName); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestAttachOnly(t *testing.T) {
+	mine := declare(t, "mine_total", nil)
+	declare(t, "theirs_total", nil)
+	b := &metric{name: "builtin_total", c: prometheus.NewCounter(prometheus.CounterOpts{Name: "builtin_total", Help: "h"})}
+	Add(b)
+	t.Cleanup(func() { Remove(b) })
+	reg := prometheus.NewRegistry()
+	a, err := Attach(reg, []any{mine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	mine.c.Inc()
+	b.c.Inc()
+	late := declare(t, "late_theirs_total", nil)
+	late.c.Inc()
+	got := names(t, a)
+	for _, want := range []string{"mine_total", "builtin_total"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("families %v lack %s", got, want)
+		}
+	}
+	for _, not := range []string{"theirs_total", "late_theirs_total"} {
+		if slices.Contains(got, not) {
+			t.Errorf("families %v include another service's %s", got, not)
+		}
+	}
+	stranger := &metric{name: "stranger_total"}
+	if _, err := Attach(prometheus.NewRegistry(), []any{stranger}); err == nil || !strings.Contains(err.Error(), `"stranger_total" was not declared`) {
+		t.Errorf("Attach with an undeclared metric: %v", err)
 	}
 }
 
@@ -79,8 +138,8 @@ func TestRegisterAllReportsEverything(t *testing.T) {
 	reg.MustRegister(taken)
 	declare(t, "taken_total", nil)
 
-	err := RegisterAll(reg)
-	if err == nil {
+	a, err := Attach(reg, nil)
+	if err == nil || a != nil {
 		t.Fatal("no error")
 	}
 	if !errors.Is(err, errBad) {
@@ -91,7 +150,7 @@ func TestRegisterAllReportsEverything(t *testing.T) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
-	// Nothing stays registered and reg is not attached.
+	// Nothing stays registered and no attachment exists.
 	if !reg.Unregister(taken) {
 		t.Fatal("pre-existing collector lost")
 	}
@@ -99,11 +158,11 @@ func TestRegisterAllReportsEverything(t *testing.T) {
 		t.Errorf("left behind: %v", n)
 	}
 	late := &metric{name: "late_total", c: prometheus.NewCounter(prometheus.CounterOpts{Name: "late_total", Help: "h"})}
-	Add(late)
+	Declare(late, late)
 	defer Remove(late)
 	late.c.Inc()
 	if n := names(t, reg); len(n) != 0 {
-		t.Errorf("a registry whose RegisterAll failed received %v", n)
+		t.Errorf("a registry whose Attach failed received %v", n)
 	}
 }
 
@@ -113,11 +172,7 @@ func TestLateDeclarations(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 	defer slog.SetDefault(old)
 
-	reg := prometheus.NewRegistry()
-	if err := RegisterAll(reg); err != nil {
-		t.Fatal(err)
-	}
-	defer Detach(reg)
+	reg := attach(t, prometheus.NewRegistry())
 	good := declare(t, "late_good_total", nil)
 	good.c.Inc()
 	declare(t, "late_bad", errors.New("bad options"))
@@ -141,35 +196,38 @@ func TestLateDeclarations(t *testing.T) {
 func TestSeveralRegistries(t *testing.T) {
 	m := declare(t, "shared_total", nil)
 	r1, r2 := prometheus.NewRegistry(), prometheus.NewRegistry()
-	for _, r := range []*prometheus.Registry{r1, r2} {
-		if err := RegisterAll(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := RegisterAll(r1); err != nil {
-		t.Errorf("RegisterAll on an attached registry: %v", err)
+	a1, a2 := attach(t, r1), attach(t, r2)
+	// A registry holds one attachment: a second one reports the conflict
+	// and leaves the first in place.
+	if a, err := Attach(r1, nil); err == nil || a != nil {
+		t.Errorf("second Attach of one registry: %v", err)
 	}
 	m.c.Add(3)
-	for _, r := range []*prometheus.Registry{r1, r2} {
-		if v, err := testutil.GatherAndCount(r, "shared_total"); err != nil || v != 1 {
+	c := &counted{metric: metric{name: "shared_counted_total", c: prometheus.NewCounter(prometheus.CounterOpts{Name: "shared_counted_total", Help: "h"})}}
+	Declare(c, c)
+	t.Cleanup(func() { Remove(c) })
+	if n := names(t, a1); !slices.Contains(n, "shared_total") || !slices.Contains(n, OverflowName) {
+		t.Errorf("the failed second Attach removed the first one's metrics: %v", n)
+	}
+	for _, a := range []*Attachment{a1, a2} {
+		if v, err := testutil.GatherAndCount(a, "shared_total"); err != nil || v != 1 {
 			t.Errorf("count %d, %v", v, err)
 		}
 	}
-	Detach(r1)
-	Detach(r1) // second Detach does nothing
+	a1.Close()
+	a1.Close() // second Close does nothing
 	if n := names(t, r1); len(n) != 0 {
-		t.Errorf("detached registry still has %v", n)
+		t.Errorf("closed attachment's registry still has %v", n)
 	}
-	if n, _ := testutil.GatherAndCount(r2, "shared_total"); n != 1 {
-		t.Error("detaching r1 affected r2")
+	if n, _ := testutil.GatherAndCount(a2, "shared_total"); n != 1 {
+		t.Error("closing a1 affected a2")
 	}
-	Detach(r2)
 }
 
 // direct is a declared metric that writes its own family, as the public
 // metrics package's do; whether it may is switched by on.
 type direct struct {
-	metric
+	counted
 	on     atomic.Bool
 	writes atomic.Int64
 }
@@ -187,20 +245,16 @@ func (d *direct) WriteFamily() (*dto.MetricFamily, error) {
 }
 
 func TestGathererMergesDirectFamilies(t *testing.T) {
-	d := &direct{metric: metric{name: "m_direct_total", c: prometheus.NewCounter(prometheus.CounterOpts{Name: "m_direct_total", Help: "Test metric m_direct_total."})}}
+	d := &direct{counted: counted{metric: metric{name: "m_direct_total", c: prometheus.NewCounter(prometheus.CounterOpts{Name: "m_direct_total", Help: "Test metric m_direct_total."})}}}
 	d.on.Store(true)
 	d.c.Add(3)
-	Add(d)
+	Declare(d, d)
 	t.Cleanup(func() { Remove(d) })
 	declare(t, "a_first_total", nil)
 	declare(t, "z_last_total", nil)
 
 	reg := prometheus.NewRegistry()
-	if err := RegisterAll(reg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { Detach(reg) })
-	g := Gatherer(reg)
+	g := attach(t, reg)
 	want := []string{"a_first_total", "gobento_metric_errors_total", "gobento_metric_series_overflow_total", "m_direct_total", "z_last_total"}
 	if got := names(t, g); !slices.Equal(got, want) {
 		t.Errorf("Gatherer families %v, want %v (sorted, each once)", got, want)
@@ -233,9 +287,9 @@ m_direct_total 3
 		t.Error("registering a second m_direct_total succeeded")
 	}
 
-	Detach(reg)
+	g.Close()
 	if got := names(t, g); len(got) != 0 {
-		t.Errorf("after Detach: %v", got)
+		t.Errorf("after Close: %v", got)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gobento/bento/internal/buckets"
+	"github.com/gobento/bento/internal/promname"
 )
 
 // Protocol selects the API label name: "endpoint" for HTTP, "api_name" for
@@ -65,10 +65,6 @@ const (
 	ReasonDrain    = "drain"    // the runner is stopping and empties its queue
 )
 
-// DefaultBuckets are BentoML's default request-duration buckets, in seconds
-// (+Inf is implied).
-var DefaultBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
-
 // batchTimeBuckets suit queue waits and model execution times, which are
 // often well below a millisecond.
 var batchTimeBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
@@ -99,10 +95,10 @@ type Options struct {
 	// [DefaultRunnerNamespace].
 	RunnerNamespace string
 	// APIBuckets are the API request-duration bounds; a trailing +Inf is
-	// accepted and dropped. nil means [DefaultBuckets].
+	// accepted and dropped. nil means [buckets.Default].
 	APIBuckets []float64
 	// RunnerBuckets are the runner request-duration bounds; nil means
-	// [DefaultBuckets].
+	// [buckets.Default].
 	RunnerBuckets []float64
 	// APIEnabled registers the API families. When false, [Set.API] and
 	// [Set.Unmatched] return nil routes.
@@ -117,8 +113,6 @@ type Options struct {
 	NativeBucketFactor float64
 	NativeMaxBuckets   uint32
 }
-
-var nameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 
 // FamilyNames returns the names of every family a [Set] can register with
 // the given namespaces ("" means the default), so other packages can refuse
@@ -208,10 +202,10 @@ func New(reg prometheus.Registerer, o Options) (*Set, error) {
 		o.RunnerNamespace = DefaultRunnerNamespace
 	}
 	var errs []error
-	if !nameRE.MatchString(o.APINamespace) {
+	if !promname.ValidMetric(o.APINamespace) {
 		errs = append(errs, fmt.Errorf("instrument: APINamespace %q is not a valid metric name prefix", o.APINamespace))
 	}
-	if !nameRE.MatchString(o.RunnerNamespace) {
+	if !promname.ValidMetric(o.RunnerNamespace) {
 		errs = append(errs, fmt.Errorf("instrument: RunnerNamespace %q is not a valid metric name prefix", o.RunnerNamespace))
 	}
 	apiBuckets, err := resolveBuckets(o.APIBuckets)
@@ -358,7 +352,7 @@ func familyName(c prometheus.Collector) string {
 
 func resolveBuckets(b []float64) ([]float64, error) {
 	if b == nil {
-		return append([]float64(nil), DefaultBuckets...), nil
+		return buckets.Default(), nil
 	}
 	return buckets.Validate(b)
 }

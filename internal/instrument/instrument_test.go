@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/gobento/bento/internal/buckets"
 	"github.com/gobento/bento/internal/connlimit"
 )
 
@@ -179,8 +180,8 @@ func TestFamiliesHTTP(t *testing.T) {
 		if float64(h.GetSampleCount()) != n {
 			t.Errorf("duration_count{%s} = %v, want %v", code, h.GetSampleCount(), n)
 		}
-		if got := bounds(&dto.Metric{Histogram: h}); !slices.Equal(got[:len(got)-1], DefaultBuckets) || !math.IsInf(got[len(got)-1], 1) {
-			t.Errorf("buckets %v, want DefaultBuckets then +Inf", got)
+		if got := bounds(&dto.Metric{Histogram: h}); !slices.Equal(got[:len(got)-1], buckets.Default()) || !math.IsInf(got[len(got)-1], 1) {
+			t.Errorf("buckets %v, want buckets.Default() then +Inf", got)
 		}
 	}
 	// /classify: 200 and 500 from the start, plus 400, 418, 503 as used;
