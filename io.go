@@ -59,7 +59,7 @@ func errUnsupportedMedia(got string, want ...string) *Error {
 	if len(got) > 100 {
 		got = got[:100] + "..."
 	}
-	return errs.New(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
+	return newError(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
 		"unsupported content type %q; expected %s", got, strings.Join(want, " or "))
 }
 
@@ -84,7 +84,7 @@ func jsonMediaOK(contentType string) bool {
 
 // errNotJSONMedia is the 415 for a body declared as something JSON is not.
 func errNotJSONMedia(contentType string) *Error {
-	return errs.New(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
+	return newError(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
 		"unsupported content type %q; this API reads JSON: send application/json (or no Content-Type)", gotType(contentType))
 }
 

@@ -334,7 +334,7 @@ func (s *Server) call(ctx context.Context, a *api, req *pb.Request) (resp *pb.Re
 		if p := recover(); p != nil {
 			s.log.Error("panic in API", "api", a.ep.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp, err = nil, status.Error(codes.Internal,
-				"An error has occurred in user code when handling this request; see the server logs for details")
+				errs.GenericInternal)
 		}
 	}()
 	resp, err = a.ep.Call(ctx, req)
@@ -360,8 +360,8 @@ func toStatus(ctx context.Context, log *slog.Logger, apiName string, err error) 
 }
 
 func isBentoError(err error) bool {
-	var e *errs.Error
-	return errors.As(err, &e)
+	_, ok := errs.Find(err).(errs.HTTPStatuser)
+	return ok
 }
 
 // ServiceMetadata lists the APIs with their descriptors.

@@ -402,8 +402,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 	}
 	h.writeDeadline(w)
 	if panicked {
-		return writeError(w, http.StatusInternalServerError, errs.TypeInternal,
-			"An error has occurred in user code when handling this request; see the server logs for details")
+		return writeError(w, http.StatusInternalServerError, errs.TypeInternal, errs.GenericInternal)
 	}
 	if err != nil {
 		return h.apiFailed(w, r, ctx, rt, id, err)
