@@ -43,22 +43,14 @@ func mediaType(contentType string) string {
 
 // clip shortens a message that may quote client input, so an error body
 // never echoes a large request back.
-func clip(s string) string {
-	const max = 300
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
-}
+func clip(s string) string { return errs.Clip(s, 300) }
 
 // errUnsupportedMedia is a 415 naming the accepted types.
 func errUnsupportedMedia(got string, want ...string) *Error {
 	if got == "" {
 		got = "none"
 	}
-	if len(got) > 100 {
-		got = got[:100] + "..."
-	}
+	got = errs.Clip(got, 100)
 	return newError(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
 		"unsupported content type %q; expected %s", got, strings.Join(want, " or "))
 }
