@@ -320,7 +320,7 @@ func (s *Server) names() []string {
 func (s *Server) call(ctx context.Context, a *api, req *pb.Request) (*pb.Response, error) {
 	c := invoke.Call[*pb.Request, *pb.Response]{API: a.ep.Name, In: req, Run: a.ep.Call}
 	resp, f := invoke.Do(s.path, ctx, &c)
-	if f.Failed() {
+	if f != nil {
 		return nil, f.GRPCError()
 	}
 	return resp, nil

@@ -399,8 +399,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 		defer timer.mu.Unlock()
 	}
 	h.writeDeadline(w)
-	if f.Failed() {
-		return failed(w, &f)
+	if f != nil {
+		return failed(w, f)
 	}
 	if writeOutput(w, &out) != nil {
 		return errs.StatusClientClosed // cut off by the write deadline, or gone

@@ -61,7 +61,7 @@ type Path struct {
 	log      *slog.Logger
 	abort    error
 	inFlight atomic.Int64 // calls holding a max_concurrency slot
-	expired  Failure      // the 504 of a call past its deadline
+	expired  *Failure     // the 504 of a call past its deadline; read-only
 }
 
 // New returns the request path o describes.
@@ -70,7 +70,7 @@ func New(o Options) *Path {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.expired = Failure{Status: http.StatusGatewayTimeout, Type: errs.TypeTimeout,
+	p.expired = &Failure{Status: http.StatusGatewayTimeout, Type: errs.TypeTimeout,
 		Msg: "Not able to process the request in time"}
 	if o.Timeout > 0 {
 		p.expired.Msg = fmt.Sprintf("Not able to process the request in %v", o.Timeout)
@@ -78,17 +78,13 @@ func New(o Options) *Path {
 	return p
 }
 
-// Failure is what a client is told about a call that failed. The zero
-// Failure (Status 0) means the call succeeded.
+// Failure is what a client is told about a call that failed.
 type Failure struct {
 	Status int    // HTTP status; errs.StatusClientClosed when nobody is there to tell
 	Type   string // the "type" of the JSON error body
 	Msg    string // the "msg" of the JSON error body, safe to show
 	grpc   error  // the API's error when it carries its own gRPC status
 }
-
-// Failed reports whether f is a failure.
-func (f *Failure) Failed() bool { return f.Status != 0 }
 
 // GRPCError is f as the error a gRPC handler returns: the API's own error
 // when it carries a gRPC status (grpc-go sends that status), else a status
@@ -100,18 +96,18 @@ func (f *Failure) GRPCError() error {
 	return status.Error(errs.GRPCCode(f.Status), f.Msg)
 }
 
-// Failures a transport may answer without calling [Do].
+// The failures of every call refused or panicking; read-only.
 var (
 	// TooMany refuses a call over max_concurrency.
-	TooMany = Failure{Status: http.StatusTooManyRequests, Type: errs.TypeTooManyRequests, Msg: "Too many requests"}
+	TooMany = &Failure{Status: http.StatusTooManyRequests, Type: errs.TypeTooManyRequests, Msg: "Too many requests"}
 	// Panicked answers a call whose API panicked.
-	Panicked = Failure{Status: http.StatusInternalServerError, Type: errs.TypeInternal, Msg: errs.GenericInternal}
+	Panicked = &Failure{Status: http.StatusInternalServerError, Type: errs.TypeInternal, Msg: errs.GenericInternal}
 )
 
 // Expired is the 504 a transport answers when a call outlives its deadline
 // and the transport answers before the API returns (the HTTP server's
-// timer does).
-func (p *Path) Expired() Failure { return p.expired }
+// timer does). It is shared: do not modify it.
+func (p *Path) Expired() *Failure { return p.expired }
 
 // Timeout is Options.Timeout.
 func (p *Path) Timeout() time.Duration { return p.timeout }
@@ -132,17 +128,33 @@ type Call[In, Out any] struct {
 	Watch Watcher // nil means none
 }
 
-// errPanicked is what run returns for a recovered panic (already logged).
-var errPanicked = errors.New("invoke: panic in API")
-
 // Do runs one call through the request path (see the package doc) with
-// parent, the request's own context, and returns the API's result or the
-// failure to answer.
-func Do[In, Out any](p *Path, parent context.Context, c *Call[In, Out]) (out Out, f Failure) {
+// parent, the request's own context, and returns the API's result, or the
+// failure to answer (nil on success; shared values must not be modified).
+//
+// Do is one frame under the API (the slot, the recovery and the deadline
+// live here, not in helpers): user code runs on top of the transport's
+// stack, and a connection goroutine whose stack was shrunk between
+// requests pays for a copy whenever a request needs more.
+func Do[In, Out any](p *Path, parent context.Context, c *Call[In, Out]) (out Out, f *Failure) {
 	if p.max > 0 && p.inFlight.Add(1) > p.max {
 		p.inFlight.Add(-1)
 		return out, TooMany
 	}
+	held := p.max > 0
+	defer func() {
+		if held {
+			p.inFlight.Add(-1) // the API panicked
+		}
+		if v := recover(); v != nil {
+			if p.abort != nil && v == any(p.abort) {
+				panic(v)
+			}
+			p.logPanic(c.API, c.ID, v)
+			var zero Out
+			out, f = zero, Panicked
+		}
+	}()
 	ctx := parent
 	if p.timeout > 0 {
 		dl := deadline.New(parent, p.timeout)
@@ -152,28 +164,15 @@ func Do[In, Out any](p *Path, parent context.Context, c *Call[In, Out]) (out Out
 			c.Watch.Watch(dl)
 		}
 	}
-	out, err := run(p, ctx, c)
-	if err != nil {
-		return out, p.fail(ctx, parent, c.API, c.ID, err)
+	out, err := c.Run(ctx, c.In)
+	if held {
+		p.inFlight.Add(-1) // back as soon as the API returns
+		held = false
 	}
-	return out, Failure{}
-}
-
-// run calls the API, gives back its slot and recovers a panic.
-func run[In, Out any](p *Path, ctx context.Context, c *Call[In, Out]) (out Out, err error) {
-	defer func() {
-		if p.max > 0 {
-			p.inFlight.Add(-1) // the slot taken in Do
-		}
-		if v := recover(); v != nil {
-			if p.abort != nil && v == any(p.abort) {
-				panic(v)
-			}
-			p.logPanic(c.API, c.ID, v)
-			err = errPanicked
-		}
-	}()
-	return c.Run(ctx, c.In)
+	if err != nil {
+		f = p.fail(ctx, parent, c.API, c.ID, err)
+	}
+	return out, f
 }
 
 func (p *Path) logPanic(api, id string, v any) {
@@ -186,11 +185,8 @@ func (p *Path) logPanic(api, id string, v any) {
 
 // fail classifies and logs an API's error; ctx is the API's context,
 // parent the request's.
-func (p *Path) fail(ctx, parent context.Context, api, id string, err error) Failure {
-	if err == errPanicked {
-		return Panicked
-	}
-	var f Failure
+func (p *Path) fail(ctx, parent context.Context, api, id string, err error) *Failure {
+	var f *Failure
 	node := errs.Find(err)
 	// Past its deadline, with the client still there, a call is a 504
 	// whatever it returned: the error is most likely the deadline's
@@ -198,6 +194,7 @@ func (p *Path) fail(ctx, parent context.Context, api, id string, err error) Fail
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(parent.Err(), context.Canceled) {
 		f = p.expired
 	} else {
+		f = new(Failure)
 		if _, ok := node.(errs.GRPCStatuser); ok {
 			f.grpc = err // grpc-go finds the status in the chain
 		}

@@ -54,7 +54,7 @@ func TestDo(t *testing.T) {
 			want: Failure{Status: 500, Type: errs.TypeInternal, Msg: errs.GenericInternal}, code: codes.Internal,
 			log: []string{"API error", "api=api", "status=500", `error="db down"`, "request_id=id-1"}},
 		{name: "panic", fn: func(context.Context, string) (string, error) { panic("boom") },
-			want: Panicked, code: codes.Internal,
+			want: *Panicked, code: codes.Internal,
 			log: []string{"panic in API", "panic=boom", "request_id=id-1", "stack=", "invoke_test.go"}},
 		{name: "grpc status", fn: func(context.Context, string) (string, error) {
 			return "", status.Error(codes.NotFound, "no item 7")
@@ -94,13 +94,16 @@ func TestDo(t *testing.T) {
 					}
 				}
 				out, f := Do(p, ctx, call(tc.fn))
+				if f == nil {
+					f = &Failure{}
+				}
 				if f.Status != tc.want.Status || f.Type != tc.want.Type || f.Msg != tc.want.Msg {
 					t.Fatalf("failure %+v, want %+v", f, tc.want)
 				}
-				if !f.Failed() && out != "in!" {
+				if f.Status == 0 && out != "in!" {
 					t.Fatalf("out %q", out)
 				}
-				if f.Failed() {
+				if f.Status != 0 {
 					if got := status.Code(f.GRPCError()); got != tc.code {
 						t.Errorf("gRPC code %v, want %v", got, tc.code)
 					}
@@ -141,7 +144,7 @@ func TestDoGRPCStatusPassesThrough(t *testing.T) {
 func TestDoAdmission(t *testing.T) {
 	p, _ := newPath(Options{MaxConcurrency: 1})
 	in, release := make(chan struct{}), make(chan struct{})
-	done := make(chan Failure)
+	done := make(chan *Failure)
 	go func() {
 		_, f := Do(p, context.Background(), call(func(context.Context, string) (string, error) {
 			close(in)
@@ -158,7 +161,7 @@ func TestDoAdmission(t *testing.T) {
 		t.Fatalf("second call: %+v, want TooMany", f)
 	}
 	close(release)
-	if f := <-done; f.Failed() {
+	if f := <-done; f != nil {
 		t.Fatalf("first call: %+v", f)
 	}
 	for _, fn := range []func(context.Context, string) (string, error){
