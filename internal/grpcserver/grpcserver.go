@@ -7,6 +7,9 @@
 // "Decisions"); calls naming an unknown api_name are recorded under
 // api_name="<unmatched>". ServiceMetadata, health and reflection are not API
 // traffic.
+//
+// Admission, the deadline, panic recovery and error classification are the
+// request path's policy, shared with the HTTP server in internal/invoke.
 package grpcserver
 
 import (

@@ -11,6 +11,12 @@
 // under the endpoint "<unmatched>" (see instrument.Unmatched), so scanners
 // cannot create series. The probes, /metrics, /docs.json and the docs page
 // are not API traffic and are not counted.
+//
+// Admission (max_concurrency), the deadline, panic recovery and error
+// classification are the request path's policy, shared with the gRPC server
+// in internal/invoke; this package reads bodies within their memory budget,
+// answers a call that outlives its deadline (504) and writes answers under
+// a write deadline.
 package httpserver
 
 import (
@@ -172,7 +178,7 @@ func New(o Options) (*Handler, error) {
 
 // ServeHTTP routes one request.
 //
-// The API path (ServeHTTP, serveAPI, call) keeps its stack frames small and
+// The API path (ServeHTTP, serveAPI, invoke.Do) keeps its stack frames small and
 // leaves every error branch to separate functions: user code (a JSON
 // decoder, a model) runs on top of these frames, and a connection
 // goroutine whose stack the GC shrank between requests pays for a stack
