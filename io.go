@@ -43,23 +43,15 @@ func mediaType(contentType string) string {
 
 // clip shortens a message that may quote client input, so an error body
 // never echoes a large request back.
-func clip(s string) string {
-	const max = 300
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
-}
+func clip(s string) string { return errs.Clip(s, 300) }
 
 // errUnsupportedMedia is a 415 naming the accepted types.
 func errUnsupportedMedia(got string, want ...string) *Error {
 	if got == "" {
 		got = "none"
 	}
-	if len(got) > 100 {
-		got = got[:100] + "..."
-	}
-	return errs.New(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
+	got = errs.Clip(got, 100)
+	return newError(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
 		"unsupported content type %q; expected %s", got, strings.Join(want, " or "))
 }
 
@@ -84,7 +76,7 @@ func jsonMediaOK(contentType string) bool {
 
 // errNotJSONMedia is the 415 for a body declared as something JSON is not.
 func errNotJSONMedia(contentType string) *Error {
-	return errs.New(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
+	return newError(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
 		"unsupported content type %q; this API reads JSON: send application/json (or no Content-Type)", gotType(contentType))
 }
 

@@ -220,7 +220,7 @@ func (im *imageIO) errUnsupported(p iospec.Payload) *Error {
 	if got == "" {
 		got = "none"
 	}
-	return errs.New(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
+	return newError(http.StatusUnsupportedMediaType, errs.TypeUnsupportedMedia,
 		"unsupported content type %q for an image; send one of %s as the body with that Content-Type, "+
 			"a multipart/form-data upload with an image file, or the image bytes with no Content-Type or application/octet-stream%s",
 		got, im.list, curlDataHint(p.Body))

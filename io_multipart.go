@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
@@ -33,12 +34,7 @@ func validateDescriptor(d any) error {
 }
 
 // truncate shortens s to at most n bytes for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+func truncate(s string, n int) string { return errs.Clip(s, n) }
 
 // gotType is a request's Content-Type as quoted in a 415: its media type
 // (or the raw value when it does not parse), shortened.

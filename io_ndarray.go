@@ -946,7 +946,7 @@ var errTooManyItems = errors.New("too many items")
 
 // tooManyItems is the 413 for a request over an API's MaxItems.
 func tooManyItems(max int) *Error {
-	return errs.New(http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
+	return newError(http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
 		"the request has more than %d items, the most this API accepts (MaxItems); send fewer per request", max)
 }
 

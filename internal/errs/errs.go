@@ -1,57 +1,45 @@
-// Package errs defines the one error type that crosses gobento's edges and
-// maps errors to HTTP statuses and gRPC codes.
+// Package errs decides what a client is told about a failure: the HTTP
+// status, the gRPC code, the "type" and "msg" of the JSON error body, and
+// which of them are server faults to log.
 //
-// The root package re-exports [Error] as bento.Error, so user code, the HTTP
-// server and the gRPC server all agree on what a failure means without an
-// import cycle.
+// It knows no error type of its own. An error chooses its status by
+// implementing [HTTPStatuser] (bento.Error does, and so may any user type),
+// or its gRPC status by implementing [GRPCStatuser]; one [table] maps HTTP
+// statuses and gRPC codes to each other in both directions.
 package errs
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"unicode/utf8"
 
-	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
-// Error is a failure with the status a client should see.
-//
-// Status is an HTTP status code; the gRPC server maps it with [GRPCCode].
-// Type names the kind of error in the JSON body (`{"msg": ..., "type": ...}`),
-// e.g. "BadInput". Msg is shown to the client; Err, if set, is the cause and is
-// only logged.
-type Error struct {
-	Status int
-	Type   string
-	Msg    string
-	Err    error
+// HTTPStatuser is implemented by errors that choose the HTTP status a
+// client sees (over gRPC, the code [GRPCCode] maps it to). A status outside
+// 400–599 is answered as 500.
+type HTTPStatuser interface {
+	error
+	HTTPStatus() int
 }
 
-// Error returns Msg, followed by the cause when there is one.
-func (e *Error) Error() string {
-	switch {
-	case e.Err != nil && e.Msg != "":
-		return e.Msg + ": " + e.Err.Error()
-	case e.Err != nil:
-		return e.Err.Error()
-	default:
-		return e.Msg
-	}
+// ClientErrorer is implemented by errors that choose, besides their status,
+// the "type" and "msg" of the JSON error body; an empty type means the
+// status's default ([TypeFor]), an empty message of a 5xx means the status
+// text.
+type ClientErrorer interface {
+	HTTPStatuser
+	ClientError() (typ, msg string)
 }
 
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// New returns an *Error with a formatted message.
-func New(status int, typ, format string, args ...any) *Error {
-	return &Error{Status: status, Type: typ, Msg: fmt.Sprintf(format, args...)}
-}
-
-// Wrap returns an *Error whose message is err's text, with err as cause.
-func Wrap(status int, typ string, err error) *Error {
-	return &Error{Status: status, Type: typ, Msg: err.Error(), Err: err}
+// GRPCStatuser is implemented by errors that carry their own gRPC status,
+// as grpc-go's status errors do. The gRPC server sends it unchanged; over
+// HTTP its code is mapped with [HTTPStatus].
+type GRPCStatuser interface {
+	error
+	GRPCStatus() *status.Status
 }
 
 // Error types used in JSON bodies. They follow the exception names of
@@ -75,27 +63,33 @@ const (
 // (nginx's convention); nothing can be sent to that client.
 const StatusClientClosed = 499
 
-// genericInternal is the message clients see for unexpected errors; details
-// go to the log only.
-const genericInternal = "An error has occurred in user code when handling this request; see the server logs for details"
+// GenericInternal is the message clients see for unexpected errors and
+// panics; details go to the log only.
+const GenericInternal = "An error has occurred in user code when handling this request; see the server logs for details"
 
 // Classify returns the public view of err: status, type and client-safe
-// message. An *Error anywhere in the chain decides; context errors map to 504
-// and 499; anything else is a 500 with a generic message.
+// message. The first error in err's tree (in the order of errors.As) that
+// implements [HTTPStatuser] or [GRPCStatuser] decides; then context errors
+// map to 504 and 499; anything else is a 500 with [GenericInternal].
+//
+// A 5xx shows only a message its error chose with [ClientErrorer] (as
+// bento.Error does), else the status text: the text of an arbitrary error
+// may hold internal details.
 func Classify(err error) (status int, typ, msg string) {
-	var e *Error
-	if errors.As(err, &e) {
-		st, ty := e.Status, e.Type
-		if st == 0 {
+	switch x := Find(err).(type) {
+	case HTTPStatuser:
+		return classifyHTTP(x)
+	case GRPCStatuser:
+		s := x.GRPCStatus()
+		st := HTTPStatus(s.Code())
+		if s.Code() == 0 { // an error with status OK is a bug: a 500
 			st = http.StatusInternalServerError
 		}
-		if ty == "" {
-			ty = typeFor(st)
+		msg = http.StatusText(st)
+		if st < 500 {
+			msg = s.Message()
 		}
-		if st >= 500 && e.Msg == "" {
-			return st, ty, http.StatusText(st)
-		}
-		return st, ty, e.Msg
+		return st, TypeFor(st), msg
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -103,98 +97,49 @@ func Classify(err error) (status int, typ, msg string) {
 	case errors.Is(err, context.Canceled):
 		return StatusClientClosed, TypeClientClosedRequest, "Request cancelled"
 	}
-	return http.StatusInternalServerError, TypeInternal, genericInternal
+	return http.StatusInternalServerError, TypeInternal, GenericInternal
 }
 
-func typeFor(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return TypeBadInput
-	case http.StatusNotFound:
-		return TypeNotFound
-	case http.StatusMethodNotAllowed:
-		return TypeMethodNotAllowed
-	case http.StatusRequestEntityTooLarge:
-		return TypePayloadTooLarge
-	case http.StatusUnsupportedMediaType:
-		return TypeUnsupportedMedia
-	case http.StatusUnprocessableEntity:
-		return TypeUnprocessable
-	case http.StatusTooManyRequests:
-		return TypeTooManyRequests
-	case http.StatusServiceUnavailable:
-		return TypeServiceUnavailable
-	case http.StatusGatewayTimeout:
-		return TypeTimeout
-	case http.StatusRequestTimeout:
-		return TypeRequestTimeout
+func classifyHTTP(e HTTPStatuser) (status int, typ, msg string) {
+	st := e.HTTPStatus()
+	if st < 400 || st > 599 {
+		st = http.StatusInternalServerError
 	}
-	if status >= 500 {
-		return TypeInternal
+	if c, ok := e.(ClientErrorer); ok {
+		typ, msg = c.ClientError()
+	} else if st < 500 {
+		msg = e.Error()
 	}
-	return TypeBadInput
+	if typ == "" {
+		typ = TypeFor(st)
+	}
+	if st >= 500 && msg == "" {
+		msg = http.StatusText(st)
+	}
+	return st, typ, msg
 }
 
-// GRPCCode maps an HTTP status to the gRPC code a gRPC client sees.
-// It follows BentoML's servicer table (bentoml-compat §5.4) except that 404 is
-// NOT_FOUND and 429 is RESOURCE_EXHAUSTED, so that [HTTPStatus] maps back.
-func GRPCCode(status int) codes.Code {
-	switch status {
-	case http.StatusOK:
-		return codes.OK
-	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
-		return codes.InvalidArgument
-	case http.StatusUnauthorized:
-		return codes.Unauthenticated
-	case http.StatusForbidden:
-		return codes.PermissionDenied
-	case http.StatusNotFound:
-		return codes.NotFound
-	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
-		return codes.ResourceExhausted
-	case http.StatusUnprocessableEntity:
-		return codes.FailedPrecondition
-	case http.StatusServiceUnavailable, http.StatusBadGateway:
-		return codes.Unavailable
-	case http.StatusGatewayTimeout:
-		return codes.DeadlineExceeded
-	case StatusClientClosed:
-		return codes.Canceled
-	case http.StatusNotImplemented:
-		return codes.Unimplemented
+// Find returns the first error in err's tree, in the order errors.As
+// walks it, that implements [HTTPStatuser] or [GRPCStatuser], or nil.
+func Find(err error) error {
+	for err != nil {
+		switch x := err.(type) {
+		case HTTPStatuser, GRPCStatuser:
+			return err
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				if f := Find(e); f != nil {
+					return f
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
 	}
-	if status >= 500 {
-		return codes.Internal
-	}
-	return codes.Unknown
-}
-
-// HTTPStatus maps a final gRPC code to the HTTP status recorded in the
-// http_response_code label (bentoml-compat "Decisions").
-func HTTPStatus(c codes.Code) int {
-	switch c {
-	case codes.OK:
-		return http.StatusOK
-	case codes.InvalidArgument, codes.OutOfRange:
-		return http.StatusBadRequest
-	case codes.Unauthenticated:
-		return http.StatusUnauthorized
-	case codes.PermissionDenied:
-		return http.StatusForbidden
-	case codes.Unimplemented, codes.NotFound:
-		return http.StatusNotFound
-	case codes.FailedPrecondition:
-		return http.StatusUnprocessableEntity
-	case codes.ResourceExhausted:
-		return http.StatusTooManyRequests
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable
-	case codes.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case codes.Canceled:
-		return StatusClientClosed
-	}
-	return http.StatusInternalServerError
+	return nil
 }
 
 // Clip shortens s to at most n bytes (cut at a rune boundary) followed by

@@ -7,18 +7,18 @@
 // "Decisions"); calls naming an unknown api_name are recorded under
 // api_name="<unmatched>". ServiceMetadata, health and reflection are not API
 // traffic.
+//
+// Admission, the deadline, panic recovery and error classification are the
+// request path's policy, shared with the HTTP server in internal/invoke.
 package grpcserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
-	"runtime/debug"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -31,9 +31,9 @@ import (
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/invoke"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
@@ -105,7 +105,7 @@ type Server struct {
 	apis      map[string]*api
 	unmatched *instrument.Route
 	meta      *pb.ServiceMetadataResponse
-	inFlight  atomic.Int64
+	path      *invoke.Path // admission, deadline, recovery, classification
 }
 
 type api struct {
@@ -119,6 +119,7 @@ func New(o Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.path = invoke.New(invoke.Options{MaxConcurrency: o.MaxConcurrency, Timeout: o.Timeout, Log: s.log})
 	for _, ep := range o.Endpoints {
 		if _, dup := s.apis[ep.Name]; dup {
 			return nil, fmt.Errorf("grpcserver: duplicate API %q", ep.Name)
@@ -317,51 +318,15 @@ func (s *Server) names() []string {
 	return out
 }
 
-func (s *Server) call(ctx context.Context, a *api, req *pb.Request) (resp *pb.Response, err error) {
-	if max := int64(s.o.MaxConcurrency); max > 0 {
-		n := s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
-		if n > max {
-			return nil, status.Error(codes.ResourceExhausted, "Too many requests")
-		}
-	}
-	if s.o.Timeout > 0 {
-		dl := deadline.New(ctx, s.o.Timeout)
-		defer dl.Release()
-		ctx = dl
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error("panic in API", "api", a.ep.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			resp, err = nil, status.Error(codes.Internal,
-				"An error has occurred in user code when handling this request; see the server logs for details")
-		}
-	}()
-	resp, err = a.ep.Call(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.log, a.ep.Name, err)
+// call runs one API through the request path; the message is already in,
+// so the call takes its max_concurrency slot now.
+func (s *Server) call(ctx context.Context, a *api, req *pb.Request) (*pb.Response, error) {
+	c := invoke.Call[*pb.Request, *pb.Response]{API: a.ep.Name, In: req, Run: a.ep.Call}
+	resp, f := invoke.Do(s.path, ctx, &c)
+	if f != nil {
+		return nil, f.GRPCError()
 	}
 	return resp, nil
-}
-
-// toStatus converts an API error to a gRPC status error.
-func toStatus(ctx context.Context, log *slog.Logger, apiName string, err error) error {
-	if _, ok := status.FromError(err); ok && !isBentoError(err) {
-		return err
-	}
-	st, _, msg := errs.Classify(err)
-	if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && st == errs.StatusClientClosed) {
-		st = 504
-	}
-	if st >= 500 {
-		log.Error("API error", "api", apiName, "status", st, "error", err.Error())
-	}
-	return status.Error(errs.GRPCCode(st), msg)
-}
-
-func isBentoError(err error) bool {
-	var e *errs.Error
-	return errors.As(err, &e)
 }
 
 // ServiceMetadata lists the APIs with their descriptors.

@@ -11,6 +11,12 @@
 // under the endpoint "<unmatched>" (see instrument.Unmatched), so scanners
 // cannot create series. The probes, /metrics, /docs.json and the docs page
 // are not API traffic and are not counted.
+//
+// Admission (max_concurrency), the deadline, panic recovery and error
+// classification are the request path's policy, shared with the gRPC server
+// in internal/invoke; this package reads bodies within their memory budget,
+// answers a call that outlives its deadline (504) and writes answers under
+// a write deadline.
 package httpserver
 
 import (
@@ -23,7 +29,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,9 +39,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gobento/bento/internal/dashboard"
-	"github.com/gobento/bento/internal/deadline"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/invoke"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/swaggerui"
 )
@@ -119,7 +124,7 @@ type Handler struct {
 	metrics   http.Handler
 	openapi   []byte
 	docsPage  []byte
-	inFlight  atomic.Int64 // API calls holding a max_concurrency slot
+	path      *invoke.Path // admission, deadline, recovery, classification
 	bodyMem   atomic.Int64 // request-body bytes held (BodyMemoryLimit)
 	lingering atomic.Int64 // connections in a lingering close
 
@@ -150,6 +155,8 @@ func New(o Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.path = invoke.New(invoke.Options{MaxConcurrency: o.MaxConcurrency, Timeout: o.Timeout,
+		Log: h.log, Abort: http.ErrAbortHandler})
 	for _, ep := range o.Endpoints {
 		if _, dup := h.routes[ep.Route]; dup {
 			return nil, fmt.Errorf("httpserver: duplicate route %q", ep.Route)
@@ -171,7 +178,7 @@ func New(o Options) (*Handler, error) {
 
 // ServeHTTP routes one request.
 //
-// The API path (ServeHTTP, serveAPI, call) keeps its stack frames small and
+// The API path (ServeHTTP, serveAPI, invoke.Do) keeps its stack frames small and
 // leaves every error branch to separate functions: user code (a JSON
 // decoder, a model) runs on top of these frames, and a connection
 // goroutine whose stack the GC shrank between requests pays for a stack
@@ -257,7 +264,7 @@ func (h *Handler) serveOther(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := h.unmatched.Start()
-	writeError(w, http.StatusNotFound, errs.TypeNotFound, "Not Found: no API at "+strconv.Quote(truncate(path, 200)))
+	writeError(w, http.StatusNotFound, errs.TypeNotFound, "Not Found: no API at "+strconv.Quote(errs.Clip(path, 200)))
 	h.unmatched.Done(start, http.StatusNotFound)
 }
 
@@ -271,13 +278,6 @@ func (h *Handler) probeMethod(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
 // timeoutTimer answers 504 at a request's deadline when the API has not
 // answered by then. Exactly one of the handler and the timer writes the
 // response (claim); the mutex is held while writing, so the handler cannot
@@ -287,30 +287,39 @@ type timeoutTimer struct {
 	t       *time.Timer
 	mu      sync.Mutex
 	written bool
+	armed   bool
 
 	// per request, set before the timer is armed
-	w       http.ResponseWriter
-	ctx     context.Context // the API's context (with the deadline)
-	client  context.Context // the request's own context
-	timeout time.Duration
+	w      http.ResponseWriter
+	ctx    context.Context // the API's context (with the deadline), set by Watch
+	client context.Context // the request's own context
+	path   *invoke.Path
 
 	writeTimeout time.Duration
 }
 
 var timeoutTimers sync.Pool
 
-// startTimeout arms a (pooled) timer for one request.
-func startTimeout(w http.ResponseWriter, ctx, client context.Context, timeout, writeTimeout time.Duration) *timeoutTimer {
+// newTimeout takes a (pooled) timer for one request; invoke.Do arms it
+// through Watch once the request is admitted.
+func newTimeout(w http.ResponseWriter, client context.Context, path *invoke.Path, writeTimeout time.Duration) *timeoutTimer {
 	tt, _ := timeoutTimers.Get().(*timeoutTimer)
 	if tt == nil {
 		tt = &timeoutTimer{}
 		tt.t = time.AfterFunc(time.Hour, tt.fire)
 		tt.t.Stop()
 	}
-	tt.written = false
-	tt.w, tt.ctx, tt.client, tt.timeout, tt.writeTimeout = w, ctx, client, timeout, writeTimeout
-	tt.t.Reset(timeout)
+	tt.written, tt.armed = false, false
+	tt.w, tt.client, tt.path, tt.writeTimeout = w, client, path, writeTimeout
 	return tt
+}
+
+var _ invoke.Watcher = (*timeoutTimer)(nil)
+
+// Watch arms the timer for the API's context ctx.
+func (tt *timeoutTimer) Watch(ctx context.Context) {
+	tt.ctx, tt.armed = ctx, true
+	tt.t.Reset(tt.path.Timeout())
 }
 
 func (tt *timeoutTimer) fire() {
@@ -335,8 +344,8 @@ func (tt *timeoutTimer) fire() {
 	defer tt.mu.Unlock()
 	setWriteDeadline(tt.w, tt.writeTimeout)
 	tt.w.Header().Set("Connection", "close")
-	writeError(tt.w, http.StatusGatewayTimeout, errs.TypeTimeout,
-		fmt.Sprintf("Not able to process the request in %v", tt.timeout))
+	f := tt.path.Expired()
+	writeError(tt.w, f.Status, f.Type, f.Msg)
 	http.NewResponseController(tt.w).Flush()
 }
 
@@ -354,13 +363,14 @@ func (tt *timeoutTimer) claim() bool {
 
 // stop disarms the timer; one that never fired goes back to the pool.
 func (tt *timeoutTimer) stop() {
-	if tt.t.Stop() {
-		tt.w, tt.ctx, tt.client = nil, nil, nil
+	if !tt.armed || tt.t.Stop() {
+		tt.w, tt.ctx, tt.client, tt.path = nil, nil, nil, nil
 		timeoutTimers.Put(tt)
 	}
 }
 
-// serveAPI answers one API request and returns the status sent.
+// serveAPI answers one API request and returns the status sent. It reads
+// the body and writes the answer; invoke.Do does the rest.
 //
 // Admission comes after the body: a request takes a max_concurrency slot
 // only once its body is in memory, and gives it back as soon as the API
@@ -375,25 +385,19 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 		return status
 	}
 	defer h.bodyMem.Add(-held)
-	if h.o.MaxConcurrency > 0 && h.inFlight.Add(1) > int64(h.o.MaxConcurrency) {
-		h.inFlight.Add(-1)
-		return h.tooMany(w)
-	}
-	in := iospec.Payload{ContentType: r.Header.Get("Content-Type"), Body: body}
+	c := invoke.Call[iospec.Payload, iospec.Payload]{API: rt.ep.Name, ID: id, Run: rt.ep.Call,
+		In: iospec.Payload{ContentType: r.Header.Get("Content-Type"), Body: body}}
 
 	// The API runs on this goroutine. If it outlives the timeout (user code
 	// that ignores ctx), the timer answers 504 at the deadline on its own,
 	// with Connection: close, and the late result is dropped.
-	ctx := r.Context()
 	var timer *timeoutTimer
 	if h.o.Timeout > 0 {
-		dl := deadline.New(ctx, h.o.Timeout)
-		defer dl.Release()
-		ctx = dl
-		timer = startTimeout(w, ctx, r.Context(), h.o.Timeout, h.o.WriteTimeout)
+		timer = newTimeout(w, r.Context(), h.path, h.o.WriteTimeout)
 		defer timer.stop()
+		c.Watch = timer
 	}
-	out, err, panicked := h.call(ctx, rt, in, id) // gives the slot back
+	out, f := invoke.Do(h.path, r.Context(), &c) // gives the slot back
 	if timer != nil {
 		if !timer.claim() {
 			return http.StatusGatewayTimeout // the timer answered
@@ -401,12 +405,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 		defer timer.mu.Unlock()
 	}
 	h.writeDeadline(w)
-	if panicked {
-		return writeError(w, http.StatusInternalServerError, errs.TypeInternal,
-			"An error has occurred in user code when handling this request; see the server logs for details")
-	}
-	if err != nil {
-		return h.apiFailed(w, r, ctx, rt, id, err)
+	if f != nil {
+		return failed(w, f)
 	}
 	if writeOutput(w, &out) != nil {
 		return errs.StatusClientClosed // cut off by the write deadline, or gone
@@ -414,12 +414,14 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 	return http.StatusOK
 }
 
-// tooMany answers 429 for a request refused a max_concurrency slot.
+// failed answers a call that failed, unless its client is gone.
 //
 //go:noinline
-func (h *Handler) tooMany(w http.ResponseWriter) int {
-	h.writeDeadline(w)
-	return writeError(w, http.StatusTooManyRequests, errs.TypeTooManyRequests, "Too many requests")
+func failed(w http.ResponseWriter, f *invoke.Failure) int {
+	if f.Status == errs.StatusClientClosed {
+		return f.Status
+	}
+	return writeError(w, f.Status, f.Type, f.Msg)
 }
 
 // writeDeadline gives the answer about to be written WriteTimeout to reach
@@ -484,29 +486,6 @@ func (h *Handler) readFailed(w http.ResponseWriter, r *http.Request, err error) 
 	return writeError(w, http.StatusBadRequest, errs.TypeBadInput, "reading request body: "+errs.Clip(err.Error(), 200))
 }
 
-// apiFailed classifies, logs and answers an error returned by an API; ctx
-// is the API's context.
-//
-//go:noinline
-func (h *Handler) apiFailed(w http.ResponseWriter, r *http.Request, ctx context.Context, rt *route, id string, err error) int {
-	if ctx.Err() != nil && r.Context().Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		err = context.DeadlineExceeded
-	}
-	status, typ, msg := errs.Classify(err)
-	if status == http.StatusGatewayTimeout {
-		msg = fmt.Sprintf("Not able to process the request in %v", h.o.Timeout)
-	}
-	if status >= 500 {
-		h.log.Error("API error", "api", rt.ep.Name, "status", status, "error", err.Error(), "request_id", id)
-	} else if h.log.Enabled(ctx, slog.LevelDebug) {
-		h.log.Debug("API error", "api", rt.ep.Name, "status", status, "error", err.Error(), "request_id", id)
-	}
-	if status == errs.StatusClientClosed {
-		return status
-	}
-	return writeError(w, status, typ, msg)
-}
-
 // Shared header values for the common response types, to save an
 // allocation per response; net/http never modifies them.
 var (
@@ -539,31 +518,6 @@ func headerValue(v string) []string {
 }
 
 var allowPost = []string{http.MethodPost}
-
-// call runs the endpoint, turning a panic into panicked=true (logged with
-// its stack), and gives back the request's max_concurrency slot.
-func (h *Handler) call(ctx context.Context, rt *route, in iospec.Payload, id string) (out iospec.Payload, err error, panicked bool) {
-	defer func() {
-		if h.o.MaxConcurrency > 0 {
-			h.inFlight.Add(-1) // the slot taken in serveAPI
-		}
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			h.logPanic(rt, id, p)
-			panicked = true
-		}
-	}()
-	out, err = rt.ep.Call(ctx, in)
-	return out, err, false
-}
-
-//go:noinline
-func (h *Handler) logPanic(rt *route, id string, p any) {
-	h.log.Error("panic in API", "api", rt.ep.Name, "panic", fmt.Sprint(p),
-		"request_id", id, "stack", string(debug.Stack()))
-}
 
 // smallBody is the largest declared body read with one allocation of its
 // declared size; larger ones, and bodies of unknown length, are read into
