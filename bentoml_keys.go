@@ -18,6 +18,7 @@ import (
 	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/tlsconf"
 	"github.com/gobento/bento/internal/traceid"
+	"github.com/gobento/bento/internal/tracing"
 )
 
 // This file wires BentoML's CORS, TLS, access-log and trace-id keys around
@@ -26,10 +27,10 @@ import (
 
 // wrapHTTP puts the middlewares of the configuration around h, in
 // BentoML's order: CORS outermost (a preflight is answered there, so it is
-// neither logged nor counted), then the access log, then the trace-id
-// header. metricsOnAPIPort tells whether /metrics is served by h (it is not
+// neither logged, traced nor counted), then the server span (tracing), the
+// access log, then the trace-id header. metricsOnAPIPort tells whether /metrics is served by h (it is not
 // access-logged, as in BentoML).
-func wrapHTTP(h http.Handler, cfg *config.Config, log *slog.Logger, metricsOnAPIPort bool) (http.Handler, error) {
+func wrapHTTP(h http.Handler, cfg *config.Config, log *slog.Logger, tr *tracing.Tracing, routes []string, metricsOnAPIPort bool) (http.Handler, error) {
 	hc := cfg.APIServer.HTTP
 	if hc.Response.TraceID {
 		h = traceid.New(h)
@@ -48,6 +49,9 @@ func wrapHTTP(h http.Handler, cfg *config.Config, log *slog.Logger, metricsOnAPI
 		}
 		h = accesslog.New(h, o)
 	}
+	// The server span sits outside the access log, so that the log line
+	// can carry the span's ids, and inside CORS: a preflight makes no span.
+	h = tr.HTTP(h, routes)
 	if c := hc.CORS; c.Enabled {
 		o := cors.Options{
 			AllowOrigins:     c.AccessControlAllowOrigins,
@@ -69,18 +73,22 @@ func wrapHTTP(h http.Handler, cfg *config.Config, log *slog.Logger, metricsOnAPI
 }
 
 // grpcAccessLog is the gRPC server's access log, when enabled.
-func grpcAccessLog(cfg *config.Config, log *slog.Logger) []grpc.ServerOption {
+func grpcAccessLog(cfg *config.Config, log *slog.Logger, tr *tracing.Tracing) []grpc.ServerOption {
+	var opts []grpc.ServerOption
+	if i := tr.UnaryServerInterceptor(); i != nil { // outermost: the access log sees the span
+		opts = append(opts, grpc.ChainUnaryInterceptor(i))
+	}
 	al := cfg.APIServer.Logging.Access
 	if !al.Enabled {
-		return nil
+		return opts
 	}
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(accesslog.UnaryInterceptor(accesslog.Options{
+	return append(opts, grpc.ChainUnaryInterceptor(accesslog.UnaryInterceptor(accesslog.Options{
 		Log:                   log,
 		RequestContentLength:  config.On(al.RequestContentLength),
 		RequestContentType:    config.On(al.RequestContentType),
 		ResponseContentLength: config.On(al.ResponseContentLength),
 		ResponseContentType:   config.On(al.ResponseContentType),
-	}))}
+	})))
 }
 
 // tlsOptions returns the TLS options of cfg, and false when TLS is off:
@@ -173,9 +181,6 @@ func sslFlags(fs *pflag.FlagSet, all bool) func(fs *pflag.FlagSet, cfg *config.C
 func logBentoMLKeys(cfg *config.Config, log *slog.Logger) {
 	if w := cfg.APIServer.Workers; w != nil {
 		log.Info(fmt.Sprintf("api_server.workers=%d: gobento serves from one process on every core (GOMAXPROCS=%d); the value is accepted and not used", *w, goruntime.GOMAXPROCS(0)))
-	}
-	if t := cfg.Tracing.ExporterType; t != nil {
-		log.Info(fmt.Sprintf("tracing.exporter_type=%s: the tracing keys are accepted and validated, but gobento exports no traces yet (trace export is off)", strings.ToLower(*t)))
 	}
 }
 

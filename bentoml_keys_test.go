@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -337,6 +340,7 @@ func TestTraceIDResponseHeader(t *testing.T) {
 // the log lines that explain the keys of BentoML's process model and
 // tracing, and the runner's worker count from resources.
 func TestBentoMLConfigStarts(t *testing.T) {
+	spans, otlpAddr := traceReceiver(t)
 	dir := t.TempDir()
 	f := tlstest.Generate(t, dir)
 	yml := `
@@ -350,7 +354,7 @@ runners:
   resources: {cpu: 3}
   workers_per_resource: 1
   logging: {access: {enabled: true}}
-tracing: {exporter_type: otlp, sample_rate: 1.0, otlp: {protocol: grpc, endpoint: "http://127.0.0.1:4317"}}
+tracing: {exporter_type: otlp, sample_rate: 1.0, otlp: {protocol: grpc, endpoint: "http://` + otlpAddr + `"}}
 `
 	path := filepath.Join(dir, "bentoml_configuration.yaml")
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
@@ -374,12 +378,18 @@ tracing: {exporter_type: otlp, sample_rate: 1.0, otlp: {protocol: grpc, endpoint
 	out := buf.String()
 	for _, want := range []string{
 		"api_server.workers=4: gobento serves from one process",
-		"tracing.exporter_type=otlp: the tracing keys are accepted and validated, but gobento exports no traces yet",
 		"runner upper: resources and workers_per_resource give 3 workers (cpu 3 × workers_per_resource 1)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
+	}
+	// The request's server span went to the OTLP receiver, with the trace
+	// id the response header gave in decimal.
+	id, _ := new(big.Int).SetString(resp.Header.Get("X-BentoML-Trace-ID"), 10)
+	shutdown(t, srv)
+	if got := spans.names(fmt.Sprintf("%032x", id)); !slices.Contains(got, "POST /v1/shout") {
+		t.Errorf("spans of trace %032x: %q, want the server span POST /v1/shout", id, got)
 	}
 	mfs, _ := srv.Gatherer().Gather()
 	for _, mf := range mfs {

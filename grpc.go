@@ -230,7 +230,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		MaxConcurrency:       maxConc,
 		Timeout:              seconds(cfg.APIServer.Traffic.Timeout),
 		Log:                  rt.log,
-		ServerOptions:        grpcAccessLog(cfg, rt.log),
+		ServerOptions:        grpcAccessLog(cfg, rt.log, rt.tracing),
 	})
 	if err != nil {
 		return nil, err

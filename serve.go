@@ -22,6 +22,7 @@ import (
 	"github.com/gobento/bento/internal/httpserver"
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/otlpmetrics"
+	"github.com/gobento/bento/internal/tracing"
 	"github.com/gobento/bento/metrics"
 )
 
@@ -69,6 +70,7 @@ type runtime struct {
 	ready   atomic.Bool
 	started []runnerLifecycle
 	otlp    *otlpmetrics.Pusher // nil when api_server.metrics.otlp is off
+	tracing *tracing.Tracing    // off (a no-op) without tracing.exporter_type
 }
 
 // newRuntime validates svc and cfg and builds the registry with every
@@ -138,6 +140,10 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		return nil, err
 	}
 	rt.warnOverrides()
+	if rt.tracing, err = tracing.New(context.Background(), cfg.Tracing, tracing.Options{
+		ServiceName: svc.Name(), ServiceVersion: svc.Version(), Log: log, Registerer: reg}); err != nil {
+		return nil, err
+	}
 	if o := cfg.APIServer.Metrics.OTLP; o.Enabled && cfg.APIServer.Metrics.Enabled {
 		if rt.otlp, err = otlpmetrics.Start(context.Background(), rt.gather, o, svc.Name(), svc.Version()); err != nil {
 			return nil, err
@@ -155,12 +161,21 @@ func (rt *runtime) closeOnError(err *error) {
 }
 
 // close releases what newRuntime acquired: the custom metrics' attachment,
-// the dashboard's sampler and the OTLP pusher (after its last push, within
+// the dashboard's sampler, the tracing (after exporting the spans queued,
+// within 10 s) and the OTLP pusher (after its last push, within
 // api_server.metrics.otlp.timeout). Runners are stopped separately.
 // Calling it twice is safe.
 func (rt *runtime) close() {
 	if rt.dash != nil {
 		rt.dash.Close()
+	}
+	if t := rt.tracing; t != nil && t.On() {
+		rt.tracing = nil
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := t.Shutdown(ctx); err != nil {
+			rt.log.Warn("tracing: the spans still queued were not all exported", "error", err)
+		}
+		cancel()
 	}
 	if p := rt.otlp; p != nil {
 		rt.otlp = nil
@@ -404,7 +419,11 @@ func (rt *runtime) httpHandler(inlineMetrics bool) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrapHTTP(h, cfg, rt.log, gatherer != nil)
+	routes := make([]string, 0, len(svc.endpoints()))
+	for _, ep := range svc.endpoints() {
+		routes = append(routes, ep.Route)
+	}
+	return wrapHTTP(h, cfg, rt.log, rt.tracing, routes, gatherer != nil)
 }
 
 // launch serves in the background, then starts the runners; if a runner

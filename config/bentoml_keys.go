@@ -272,9 +272,8 @@ func (r RunnerConfig) WorkerCount(ncpu int) (int, string) {
 	return max(1, int(math.Ceil(cpu*wpr))), fmt.Sprintf("cpu %s × workers_per_resource %s", fmtFloat(cpu), fmtFloat(wpr))
 }
 
-// Tracing is BentoML's tracing block. gobento accepts and validates it with
-// BentoML's types and defaults, but exports no traces yet (a log line says
-// so at start-up when an exporter is configured).
+// Tracing is BentoML's tracing block, with BentoML's types and defaults;
+// internal/tracing turns it into OpenTelemetry exporters (docs/tracing.md).
 type Tracing struct {
 	ExporterType      *string    `yaml:"exporter_type"` // zipkin, jaeger, otlp or in_memory
 	SampleRate        *float64   `yaml:"sample_rate"`   // 0 to 1

@@ -98,7 +98,7 @@
 //	api_server.logging.access.request_content_type     true  log the request Content-Type
 //	api_server.logging.access.response_content_length  true  log the response body length
 //	api_server.logging.access.response_content_type    true  log the response Content-Type
-//	api_server.logging.access.format.trace_id  032x     Python format spec of trace ids (validated; no traces yet)
+//	api_server.logging.access.format.trace_id  032x     Python format spec of trace ids (validated; gobento logs hex ids)
 //	api_server.logging.access.format.span_id   016x     Python format spec of span ids (validated)
 //	api_server.workers                         null     > 0; accepted and not used: one process serves on every core (logged)
 //

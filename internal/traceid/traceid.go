@@ -2,9 +2,10 @@
 // (api_server.http.response.trace_id).
 //
 // BentoML writes the request's OpenTelemetry trace id as a decimal number.
-// gobento exports no traces yet, so the id is the one the client sent in a
-// W3C traceparent header, else a new random one, so that the header is
-// always present and a caller can correlate its logs.
+// With tracing on, it is the trace id of the request's server span; with
+// tracing off (or the path excluded), the one the client sent in a W3C
+// traceparent header, else a new random one, so that the header is always
+// present and a caller can correlate its logs.
 package traceid
 
 import (
@@ -13,6 +14,8 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Header is the response header name.
@@ -26,11 +29,13 @@ func New(next http.Handler) http.Handler {
 	})
 }
 
-// FromRequest returns the decimal trace id of r: its traceparent's, else a
-// random 128-bit id.
+// FromRequest returns the decimal trace id of r: its span's, else its
+// traceparent's, else a random 128-bit id.
 func FromRequest(r *http.Request) string {
 	var id [16]byte
-	if tp := r.Header.Get("Traceparent"); !parse(tp, id[:]) {
+	if sc := trace.SpanContextFromContext(r.Context()); sc.HasTraceID() {
+		id = sc.TraceID()
+	} else if tp := r.Header.Get("Traceparent"); !parse(tp, id[:]) {
 		_, _ = rand.Read(id[:])
 	}
 	return new(big.Int).SetBytes(id[:]).String()
