@@ -3,12 +3,18 @@ package bento_test
 import (
 	"context"
 	"encoding/hex"
+	"io"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+
+	"github.com/gobento/bento"
+	"github.com/gobento/bento/config"
 )
 
 // spanSink is a real OTLP/gRPC trace receiver: it keeps every span it is
@@ -79,4 +85,61 @@ func traceReceiver(t *testing.T) (*spanSink, string) {
 	go g.Serve(lis)
 	t.Cleanup(g.Stop)
 	return sink, lis.Addr().String()
+}
+
+// With tracing on: an incoming sampled traceparent is continued even at
+// sample_rate 0, excluded paths make no span, and an OpenMetrics scrape
+// shows the span's trace id as the exemplar of the request's duration.
+func TestTracingHTTP(t *testing.T) {
+	sink, addr := traceReceiver(t)
+	svc := bento.NewService("traced")
+	bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
+	cfg := testConfig(t)
+	typ, rate := "otlp", 0.0
+	cfg.Tracing.ExporterType, cfg.Tracing.SampleRate = &typ, &rate
+	cfg.Tracing.ExcludedURLs = config.StringList{"^/livez$"}
+	proto, ep := "grpc", "http://"+addr
+	cfg.Tracing.OTLP.Protocol, cfg.Tracing.OTLP.Endpoint = &proto, &ep
+	srv := startHTTPWith(t, svc, cfg, quietLogger(t))
+
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	req, _ := http.NewRequest("POST", srv.URL()+"/echo", strings.NewReader("hi"))
+	req.Header.Set("traceparent", parent)
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	// Not sampled (rate 0, no traceparent): no span.
+	relSend(http.DefaultClient, "POST", srv.URL()+"/echo", "text/plain", []byte("x"))
+	// Excluded, even with a sampled parent.
+	req, _ = http.NewRequest("GET", srv.URL()+"/livez", nil)
+	req.Header.Set("traceparent", parent)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+
+	// The exemplar of the traced request carries its trace id.
+	req, _ = http.NewRequest("GET", srv.URL()+"/metrics", nil)
+	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `trace_id="4bf92f3577b34da6a3ce929d0e0e4736"`) {
+		t.Errorf("no trace_id exemplar in the OpenMetrics scrape:\n%.3000s", body)
+	}
+
+	shutdown(t, srv)
+	spans := sink.all()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans exported, want 1 (the request with a sampled traceparent): %+v", len(spans), spans)
+	}
+	if s := spans[0]; s.traceID != "4bf92f3577b34da6a3ce929d0e0e4736" || s.parentID != "00f067aa0ba902b7" || s.name != "POST /echo" {
+		t.Errorf("span %+v, want POST /echo under the traceparent's span", s)
+	}
 }

@@ -37,6 +37,7 @@ import (
 	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gobento/bento/internal/dashboard"
 	"github.com/gobento/bento/internal/errs"
@@ -101,6 +102,10 @@ type Options struct {
 	// Exemplars attaches {request_id="<X-BentoML-Request-ID>"} exemplars to
 	// the API duration and count samples.
 	Exemplars bool
+	// TraceExemplars attaches {trace_id, span_id} exemplars of the
+	// request's server span, when it is sampled (tracing on), in place of
+	// the request id.
+	TraceExemplars bool
 	// Dashboard serves /dashboard and its assets (see dashboard.Owns); nil
 	// means no dashboard (404).
 	Dashboard http.Handler
@@ -194,9 +199,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := rt.metrics.Start()
 	code := h.serveAPI(w, r, rt, idv[0])
-	if h.o.Exemplars {
+	switch {
+	case h.o.TraceExemplars && doneWithTrace(rt, start, code, r): // recorded with its span's ids
+	case h.o.Exemplars:
 		doneWithExemplar(rt, start, code, idv[0])
-	} else {
+	default:
 		rt.metrics.Done(start, code)
 	}
 	if code == errs.StatusClientClosed {
@@ -204,6 +211,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// connection instead of letting net/http send an empty 200.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// doneWithTrace records the request with its sampled span's ids as the
+// exemplar, and reports false (recording nothing) when it has none.
+//
+//go:noinline
+func doneWithTrace(rt *route, start time.Time, code int, r *http.Request) bool {
+	sc := trace.SpanContextFromContext(r.Context())
+	if !sc.IsSampled() {
+		return false
+	}
+	rt.metrics.DoneWithExemplar(start, code, prometheus.Labels{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()})
+	return true
 }
 
 //go:noinline
