@@ -231,6 +231,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		Timeout:              seconds(cfg.APIServer.Traffic.Timeout),
 		Log:                  rt.log,
 		ServerOptions:        grpcAccessLog(cfg, rt.log, rt.tracing),
+		TraceExemplars:       rt.tracing.On(),
 	})
 	if err != nil {
 		return nil, err

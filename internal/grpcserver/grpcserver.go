@@ -21,6 +21,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -55,6 +57,9 @@ type Options struct {
 	Endpoints   []Endpoint
 	// Metrics records Call traffic; nil records nothing.
 	Metrics *instrument.Set
+	// TraceExemplars attaches {trace_id, span_id} exemplars of the call's
+	// sampled server span to its duration (tracing on).
+	TraceExemplars bool
 	// Reflection registers the server reflection service.
 	Reflection bool
 	// MaxConcurrentStreams limits streams per connection; 0 means
@@ -306,7 +311,11 @@ func (s *Server) Call(ctx context.Context, req *pb.Request) (*pb.Response, error
 	}
 	start := a.metrics.Start()
 	resp, err := s.call(ctx, a, req)
-	a.metrics.Done(start, errs.HTTPStatus(status.Code(err)))
+	if s.o.TraceExemplars {
+		doneWithTrace(ctx, a.metrics, start, errs.HTTPStatus(status.Code(err)))
+	} else {
+		a.metrics.Done(start, errs.HTTPStatus(status.Code(err)))
+	}
 	return resp, err
 }
 
@@ -400,4 +409,15 @@ func normalize(m map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// doneWithTrace records a call with its sampled span's ids as the exemplar.
+//
+//go:noinline
+func doneWithTrace(ctx context.Context, m *instrument.Route, start time.Time, code int) {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
+		m.DoneWithExemplar(start, code, prometheus.Labels{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()})
+		return
+	}
+	m.Done(start, code)
 }
