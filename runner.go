@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	goruntime "runtime"
 	"runtime/debug"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/runnername"
 )
 
 // ErrOverloaded is the cause of the 503 a runner method returns when it sheds
@@ -65,8 +65,6 @@ func Workers(n int) RunnerOption {
 	return func(o *runnerOptions) { o.workers, o.workersSet = n, true }
 }
 
-var runnerNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$`)
-
 // Runner is a named model with methods, served by a pool of workers, each
 // owning one model instance of type M. Create it with [NewRunner] and add
 // methods with [Method] or [BatchMethod].
@@ -107,7 +105,8 @@ type methodLifecycle interface {
 // the service starts, before it reports ready; an error aborts start-up with
 // the runner's name in the message. The name is the runner_name label and the
 // key for per-runner configuration (runners.<name>.*): lower-case letters,
-// digits, '_', '.', '-', at most 63 characters. A model that implements
+// digits, '_', '.', '-', at most 63 characters, starting and ending with a
+// letter or digit (the config package applies the same rule). A model that implements
 // io.Closer is closed when the runner stops, after its workers return (or
 // when start-up fails after it was built).
 func NewRunner[M any](svc *Service, name string, newModel func() (M, error), opts ...RunnerOption) *Runner[M] {
@@ -116,8 +115,8 @@ func NewRunner[M any](svc *Service, name string, newModel func() (M, error), opt
 		o(&r.opts)
 	}
 	switch {
-	case !runnerNameRE.MatchString(name):
-		svc.addErr(fmt.Errorf("bento: invalid runner name %q: use 1-63 lower-case letters, digits, '_', '.' or '-'", name))
+	case runnername.Check(name) != nil:
+		svc.addErr(fmt.Errorf("bento: invalid runner name %q: %w", name, runnername.Check(name)))
 	case newModel == nil:
 		svc.addErr(fmt.Errorf("bento: runner %q: nil model constructor", name))
 	case r.opts.workers < 1 || r.opts.workers > config.MaxWorkers:
