@@ -162,10 +162,11 @@ func (nopObserver) Shed(int)                                {}
 // or an error for the whole batch, or an [ItemErrors] for some of its items.
 //
 // ctx is the batch's own: it carries the earliest deadline among the
-// callers with items in the batch, and it is cancelled when a Stop is cut
-// short by its own context (cause wrapping that context's cause) and when
-// every caller of the batch has gone (cause [ErrCallersGone]). It carries
-// no caller's values. exec must not keep items after it returns; the
+// callers with items in the batch, and it is cancelled when that deadline
+// passes (cause and Err context.DeadlineExceeded, noticed when that caller
+// leaves), when a Stop is cut short by its own context (cause wrapping that
+// context's cause) and when every caller of the batch has gone (cause
+// [ErrCallersGone]). It carries no caller's values. exec must not keep items after it returns; the
 // returned slice is handed to the callers (as sub-slices), so exec must not
 // reuse it.
 type ExecFunc[In, Out any] func(ctx context.Context, items []In) ([]Out, error)
@@ -224,10 +225,10 @@ type batch[In, Out any] struct {
 	end    int64 // predicted end, ns since epoch (see Dispatcher.ends)
 	// ctx is given to the ExecFunc; cancel releases it (a nil cause when
 	// the batch ends, ErrCallersGone when its last caller leaves).
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	release context.CancelFunc // the deadline's, or nil
-	live    int                // parts whose caller has not left
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	deadline time.Time // the earliest of its callers' deadlines, or zero
+	live     int       // parts whose caller has not left
 }
 
 // Dispatcher merges concurrent Submit calls into batches for an ExecFunc.
@@ -244,10 +245,9 @@ type Dispatcher[In, Out any] struct {
 	ends  []int64
 	epoch time.Time
 
-	// execCtx is the dispatcher's own lifetime context, given to every
-	// ExecFunc call; it is not a caller's context.
-	execCtx    context.Context
-	cancelExec context.CancelCauseFunc
+	// running are the batches dispatched and not finished, whose contexts
+	// a Stop cut short cancels.
+	running []*batch[In, Out]
 
 	work    chan *batch[In, Out] // capacity Workers; sends never block
 	done    chan struct{}        // closed when the last worker exits
@@ -282,19 +282,16 @@ func New[In, Out any](cfg Config, exec ExecFunc[In, Out], obs Observer) (*Dispat
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
 	d := &Dispatcher[In, Out]{
-		cfg:        cfg,
-		exec:       exec,
-		obs:        obs,
-		maxLat:     int64(cfg.MaxLatency),
-		slack:      int64(min(cfg.MaxLatency/10, time.Millisecond)),
-		epoch:      time.Now(),
-		execCtx:    ctx,
-		cancelExec: cancel,
-		work:       make(chan *batch[In, Out], cfg.Workers),
-		done:       make(chan struct{}),
-		idle:       cfg.Workers,
+		cfg:    cfg,
+		exec:   exec,
+		obs:    obs,
+		maxLat: int64(cfg.MaxLatency),
+		slack:  int64(min(cfg.MaxLatency/10, time.Millisecond)),
+		epoch:  time.Now(),
+		work:   make(chan *batch[In, Out], cfg.Workers),
+		done:   make(chan struct{}),
+		idle:   cfg.Workers,
 	}
 	return d, nil
 }
@@ -367,8 +364,14 @@ func (d *Dispatcher[In, Out]) Submit(ctx context.Context, items []In) ([]Out, er
 			err := context.Cause(ctx)
 			d.finishLocked(c, err) // c is abandoned: a batch may still hold it
 			for _, b := range c.running {
-				if b.live--; b.live == 0 {
+				b.live--
+				switch {
+				case b.live == 0:
 					b.cancel(ErrCallersGone)
+				case !b.deadline.IsZero() && !time.Now().Before(b.deadline):
+					// The caller with the earliest deadline has just left
+					// at that deadline: the batch's deadline has passed.
+					b.cancel(context.DeadlineExceeded)
 				}
 			}
 			c.running = nil
@@ -406,13 +409,14 @@ func (d *Dispatcher[In, Out]) Stop(ctx context.Context) error {
 
 	select {
 	case <-d.done:
-		d.cancelExec(ErrStopped)
 		return nil
 	case <-ctx.Done():
 	}
 	cause := context.Cause(ctx)
-	d.cancelExec(fmt.Errorf("batching: stop cut short: %w", cause))
 	d.mu.Lock()
+	for _, b := range d.running {
+		b.cancel(fmt.Errorf("batching: stop cut short: %w", cause))
+	}
 	for d.q.n > 0 {
 		c := d.q.front()
 		d.q.pop()
@@ -620,11 +624,16 @@ func (d *Dispatcher[In, Out]) takeLocked(now int64, reason Reason) *batch[In, Ou
 			break
 		}
 	}
-	parent := d.execCtx
+	// The batch's context is not derived from any caller's, nor from a
+	// dispatcher context: cancelling it is the dispatcher's job (Stop cut
+	// short, every caller gone, the earliest deadline passed), so it costs
+	// one cancelCtx and no timer or registration with a parent.
+	cctx, cancel := context.WithCancelCause(context.Background())
+	b.ctx, b.cancel, b.deadline = cctx, cancel, deadline
 	if !deadline.IsZero() {
-		parent, b.release = context.WithDeadline(parent, deadline)
+		b.ctx = &deadlineCtx{Context: cctx, deadline: deadline}
 	}
-	b.ctx, b.cancel = context.WithCancelCause(parent)
+	d.running = append(d.running, b)
 	return b
 }
 
@@ -715,9 +724,6 @@ func (d *Dispatcher[In, Out]) runBatch(b *batch[In, Out]) {
 	outs, err := d.safeExec(b.ctx, b.items)
 	took := time.Since(start)
 	b.cancel(nil)
-	if b.release != nil {
-		b.release()
-	}
 	ie, perItem := err.(ItemErrors)
 	switch {
 	case perItem && len(ie) != n:
@@ -739,6 +745,9 @@ func (d *Dispatcher[In, Out]) runBatch(b *batch[In, Out]) {
 	d.obs.Executed(n, took, err)
 
 	d.mu.Lock()
+	if i := slices.Index(d.running, b); i >= 0 {
+		d.running = slices.Delete(d.running, i, i+1)
+	}
 	if err == nil || ie != nil {
 		d.model.add(n, took)
 	}
@@ -850,6 +859,26 @@ func (d *Dispatcher[In, Out]) getBatch() *batch[In, Out] {
 func (d *Dispatcher[In, Out]) putBatch(b *batch[In, Out]) {
 	clear(b.parts)
 	b.items, b.parts, b.waits = nil, b.parts[:0], b.waits[:0]
-	b.ctx, b.cancel, b.release, b.live = nil, nil, nil, 0
+	b.ctx, b.cancel, b.deadline, b.live = nil, nil, time.Time{}, 0
 	d.batches.Put(b)
+}
+
+// deadlineCtx is a batch's context when its callers have deadlines: the
+// dispatcher cancels it (with cause context.DeadlineExceeded) when the
+// caller with the earliest deadline leaves at that deadline, which spares a
+// timer per batch.
+type deadlineCtx struct {
+	context.Context // the batch's cancelCtx, so that context.Cause works
+	deadline        time.Time
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Err reports DeadlineExceeded, as a context whose deadline passed does.
+func (c *deadlineCtx) Err() error {
+	err := c.Context.Err()
+	if err != nil && context.Cause(c.Context) == context.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return err
 }

@@ -159,6 +159,45 @@ func TestBatchContext(t *testing.T) {
 			}
 		})
 	})
+	t.Run("cancelled at the earliest deadline", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			gate := make(chan struct{})
+			errs := make(chan error, 1)
+			d := start(t, cfg4, func(ctx context.Context, items []int) ([]int, error) {
+				if items[0] == -1 {
+					<-gate
+					return []int{0}, nil
+				}
+				<-ctx.Done()
+				errs <- ctx.Err()
+				return nil, context.Cause(ctx)
+			}, nil)
+			defer stop(t, d)
+			blocked := submitAsync(context.Background(), d, -1)
+			synctest.Wait()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			a := submitAsync(ctx, d, 1)
+			synctest.Wait()
+			b := submitAsync(context.Background(), d, 2)
+			synctest.Wait()
+			close(gate) // the next batch is [1 2], with a's deadline
+			<-blocked
+			start := time.Now()
+			if r := <-a; !errors.Is(r.err, context.DeadlineExceeded) {
+				t.Errorf("caller with the deadline: %v", r.err)
+			}
+			if err := <-errs; err != context.DeadlineExceeded {
+				t.Errorf("batch ctx.Err() = %v, want DeadlineExceeded", err)
+			}
+			if waited := time.Since(start); waited != time.Second {
+				t.Errorf("batch cancelled after %v, want 1s", waited)
+			}
+			if r := <-b; !errors.Is(r.err, context.DeadlineExceeded) {
+				t.Errorf("the other caller: %v, want the batch's DeadlineExceeded", r.err)
+			}
+		})
+	})
 	t.Run("cancelled when every caller has gone", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			gate := make(chan struct{})

@@ -64,6 +64,9 @@ func (p *Pool[M]) Acquire(ctx context.Context) (*Worker[M], error) {
 	select {
 	case <-p.quit:
 		return nil, ErrStopped
+	case w := <-p.free: // a free worker: no need to touch ctx.Done
+		p.busy.Add(1)
+		return w, nil
 	default:
 	}
 	select {
