@@ -31,7 +31,8 @@ func MaxLatency(d time.Duration) BatchOption { return func(o *batchOptions) { o.
 // ItemErrors is the error a batch function (see [BatchMethod]) returns when
 // only some items of its batch failed: one entry per item, in order, nil
 // where the item succeeded. The outputs must still hold one entry per item
-// (those of failed items are ignored). Each caller then gets its own result
+// (those of failed items are ignored), unless every item failed: they may
+// then be nil. Each caller then gets its own result
 // or its own error: [RunnerMethod.Run] returns its item's entry as is (so a
 // [BadInput] entry answers 400 with that item's message, and the callers of
 // the other items get their outputs), and [RunnerMethod.RunMany] returns an

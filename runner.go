@@ -95,8 +95,8 @@ type Runner[M any] struct {
 // methodDecl is a declared method of a Runner[M].
 type methodDecl[M any] interface {
 	methodName() string
-	// instantiate prepares the method for inst; it runs in the prepare
-	// phase, after every method of the runner is declared.
+	// instantiate binds the method to inst (configuration, metrics); it
+	// runs when the server builds the instance, before any method starts.
 	instantiate(inst *runnerInstance[M]) methodRuntime
 	// settings reports the method's effective settings for the runner
 	// named runner, whose effective configuration is rc.

@@ -34,7 +34,8 @@ var ErrCallersGone = errors.New("batching: every caller of the batch has gone")
 // ItemErrors is the error an ExecFunc returns, unwrapped, when only some
 // items of a batch failed: one entry per item, nil where the item
 // succeeded. The outputs must still hold one entry per item (those of
-// failed items are ignored). Each caller then gets its own outputs, or,
+// failed items are ignored), unless every item failed: they may then be
+// nil. Each caller then gets its own outputs, or,
 // if any of its items failed, an ItemErrors holding its items' entries
 // (one per item of its Submit call). An ItemErrors with no non-nil entry
 // is a success.
@@ -725,6 +726,9 @@ func (d *Dispatcher[In, Out]) runBatch(b *batch[In, Out]) {
 	took := time.Since(start)
 	b.cancel(nil)
 	ie, perItem := err.(ItemErrors)
+	if perItem && outs == nil && len(ie) == n && !slices.Contains(ie, nil) {
+		outs = make([]Out, n) // every item failed: no outputs needed
+	}
 	switch {
 	case perItem && len(ie) != n:
 		err = fmt.Errorf("%w: ItemErrors has %d entries for a batch of %d items (want one per item, nil where it succeeded)",

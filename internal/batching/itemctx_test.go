@@ -39,7 +39,11 @@ func (g *gatedExec) exec(ctx context.Context, items []int) ([]int, error) {
 		out[i] = 10 * x
 	}
 	if g.itemErrs != nil {
-		return out, g.itemErrs(len(items))
+		ie := g.itemErrs(len(items))
+		if len(ie) == len(items) && !slices.Contains(ie, nil) {
+			return nil, ie // every item failed: no outputs
+		}
+		return out, ie
 	}
 	return out, errs
 }
@@ -114,6 +118,17 @@ func TestItemErrorsWrongLength(t *testing.T) {
 		defer stop(t, d)
 		if out, err := d.Submit(context.Background(), []int{1}); err != nil || !slices.Equal(out, []int{10}) {
 			t.Errorf("all-nil ItemErrors: %v, %v", out, err)
+		}
+		g.itemErrs = func(n int) ItemErrors {
+			if n == 3 {
+				return ItemErrors{errBoom, errBoom, errBoom}
+			}
+			return ItemErrors{errors.New("only one")}
+		}
+		// every item failed: nil outputs are fine
+		var ie ItemErrors
+		if _, err := d.Submit(context.Background(), []int{1, 2, 3}); !errors.As(err, &ie) || len(ie) != 3 {
+			t.Errorf("every item failed: %v", err)
 		}
 		_, err := d.Submit(context.Background(), []int{1, 2})
 		if !errors.Is(err, ErrBatchSize) || !errorsContain(err, "ItemErrors has 1 entries for a batch of 2 items") {
