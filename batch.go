@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/batching"
 	"github.com/gobento/bento/internal/instrument"
 )
@@ -29,13 +28,65 @@ func MaxBatchSize(n int) BatchOption { return func(o *batchOptions) { o.maxBatch
 // (default 60 s).
 func MaxLatency(d time.Duration) BatchOption { return func(o *batchOptions) { o.maxLatency = d } }
 
+// ItemErrors is the error a batch function (see [BatchMethod]) returns when
+// only some items of its batch failed: one entry per item, in order, nil
+// where the item succeeded. The outputs must still hold one entry per item
+// (those of failed items are ignored), unless every item failed: they may
+// then be nil. Each caller then gets its own result
+// or its own error: [RunnerMethod.Run] returns its item's entry as is (so a
+// [BadInput] entry answers 400 with that item's message, and the callers of
+// the other items get their outputs), and [RunnerMethod.RunMany] returns an
+// ItemErrors with one entry per input of that call. A batch function may
+// return it wrapped; an ItemErrors whose length is not the batch's fails the
+// whole batch with a 500 (and a log line saying so), and one with no non-nil
+// entry is a success.
+type ItemErrors []error
+
+// Error reports how many items failed and the first failure.
+func (e ItemErrors) Error() string {
+	n, first := 0, -1
+	for i, err := range e {
+		if err != nil {
+			n++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	if n == 0 {
+		return fmt.Sprintf("bento: no item of %d failed", len(e))
+	}
+	return fmt.Sprintf("bento: %d of %d items failed; item %d: %v", n, len(e), first, e[first])
+}
+
+// Unwrap returns the non-nil entries, so that errors.Is and errors.As see
+// the items' errors (errors.As finds the first failed item's [*Error]).
+func (e ItemErrors) Unwrap() []error {
+	var out []error
+	for _, err := range e {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
 // BatchMethod declares a batchable method of r. fn receives a slice of inputs
 // gathered from concurrent callers (oldest first, at most the max batch size)
 // and must return exactly one output per input, in the same order; a length
-// mismatch fails every caller of that batch. Callers use Run (one item) or
-// RunMany (many items) and each gets exactly its own results back. Each
-// batch's input slice is fresh, so fn may modify it, keep it, or return it
-// as its outputs; fn must not reuse an output slice across calls.
+// mismatch fails every caller of that batch. To fail only some items, fn
+// returns its outputs with an [ItemErrors]; any other error fails every
+// caller of the batch. Callers use Run (one item) or RunMany (many items)
+// and each gets exactly its own results back. Each batch's input slice is
+// fresh, so fn may modify it, keep it, or return it as its outputs; fn must
+// not reuse an output slice across calls.
+//
+// The ctx fn receives is the batch's own, not any caller's: it carries the
+// earliest deadline among the callers with items in the batch (their
+// api_server.traffic.timeout, runners.traffic.timeout or own deadline), it
+// is cancelled once every one of those callers has gone (cause: all callers
+// left) and when a shutdown runs out of time, and it carries no caller's
+// values (request-scoped values such as trace IDs do not reach fn).
 //
 // The adaptive dispatcher (see the internal/batching docs) fits the batch
 // cost as a·n+b, waits for more items only while that pays off, dispatches
@@ -54,87 +105,113 @@ func BatchMethod[M, In, Out any](r *Runner[M], name string, fn func(M, context.C
 	if o.maxLatency < 0 {
 		r.svc.addErr(fmt.Errorf("bento: runner %q method %q: MaxLatency(%v) must be positive", r.name, name, o.maxLatency))
 	}
-	m := &RunnerMethod[In, Out]{r: r, name: name}
-	bs := &batchState[In, Out]{name: name, runner: r.name, opts: o}
-	bs.exec = func(ctx context.Context, items []In) ([]Out, error) {
-		return onWorker(ctx, r, func(model M, worker int) ([]Out, error) {
-			bs.metrics.BatchSize(worker, len(items))
-			t0 := time.Now()
-			outs, err := fn(model, ctx, items)
-			bs.metrics.Executed(time.Since(t0))
-			return outs, err
-		})
-	}
-	bs.workers = r.workerCount
-	bs.setRoute = func(rt *instrument.Route) { m.metrics = rt }
-	m.batch = bs
-	r.addMethod(name, bs)
+	m := &RunnerMethod[In, Out]{runner: r.name, name: name, batch: true}
+	r.addMethod(&batchMethod[M, In, Out]{m: m, fn: fn, opts: o})
 	return m
 }
 
-// batchState is a batchable method's dispatcher and its lifecycle.
-type batchState[In, Out any] struct {
-	name    string
-	runner  string
-	opts    batchOptions
-	exec    batching.ExecFunc[In, Out]
-	workers func() int
-	cfg     batching.Config
-	disp    *batching.Dispatcher[In, Out]
-	metrics *instrument.Batch
-	// setRoute hands the method's runner request metrics to its RunnerMethod.
-	setRoute func(*instrument.Route)
+// batchMethod is the declaration of a batchable method.
+type batchMethod[M, In, Out any] struct {
+	m    *RunnerMethod[In, Out]
+	fn   func(M, context.Context, []In) ([]Out, error)
+	opts batchOptions
 }
 
-func (b *batchState[In, Out]) methodName() string { return b.name }
+func (b *batchMethod[M, In, Out]) methodName() string { return b.m.name }
 
-func (b *batchState[In, Out]) prepare(env *runtimeEnv, rc config.RunnerConfig) error {
-	b.cfg = batching.Config{
+// instantiate resolves the method's batching configuration for inst and
+// declares its runner's batch-size metrics; it runs for every method of the
+// runner before any starts, so the batch-size buckets know the runner's
+// largest batch.
+func (b *batchMethod[M, In, Out]) instantiate(inst *runnerInstance[M]) methodRuntime {
+	rc := inst.cfg
+	cfg := batching.Config{
 		MaxBatchSize: rc.Batching.MaxBatchSize,
 		MaxLatency:   time.Duration(rc.Batching.MaxLatencyMs) * time.Millisecond,
-		Workers:      b.workers(),
+		Workers:      inst.workers,
 		Enabled:      rc.Batching.Enabled,
 	}
 	if b.opts.maxBatchSize > 0 {
-		b.cfg.MaxBatchSize = b.opts.maxBatchSize
+		cfg.MaxBatchSize = b.opts.maxBatchSize
 	}
 	if b.opts.maxLatency > 0 {
-		b.cfg.MaxLatency = b.opts.maxLatency
+		cfg.MaxLatency = b.opts.maxLatency
 	}
-	env.metrics.DeclareRunner(b.runner, b.cfg.MaxBatchSize)
-	b.setRoute(env.metrics.RunnerMethod(b.runner, b.name))
-	return nil
+	env := inst.env
+	env.metrics.DeclareRunner(b.m.runner, cfg.MaxBatchSize)
+	br := &batchRuntime[M, In, Out]{decl: b, inst: inst, cfg: cfg}
+	br.mi = &methodInstance[In, Out]{r: inst, metrics: env.metrics.RunnerMethod(b.m.runner, b.m.name), many: br.submit}
+	return br
 }
 
-// start runs after every method of the runner is prepared, so the
-// batch-size buckets know the runner's largest batch.
-func (b *batchState[In, Out]) start(env *runtimeEnv) error {
-	b.metrics = env.metrics.Batch(b.runner, b.name, b.cfg.MaxBatchSize)
+// batchRuntime is a batchable method's part of a runner instance: its
+// dispatcher, whose goroutines take the instance's models directly.
+type batchRuntime[M, In, Out any] struct {
+	decl    *batchMethod[M, In, Out]
+	inst    *runnerInstance[M]
+	cfg     batching.Config
+	mi      *methodInstance[In, Out]
+	disp    *batching.Dispatcher[In, Out]
+	metrics *instrument.Batch
+}
+
+func (b *batchRuntime[M, In, Out]) start() error {
+	env := b.inst.env
+	b.metrics = env.metrics.Batch(b.decl.m.runner, b.decl.m.name, b.cfg.MaxBatchSize)
 	d, err := batching.New(b.cfg, b.exec, batchObserver{b.metrics})
 	if err != nil {
-		return fmt.Errorf("method %q: %w", b.name, err)
+		return fmt.Errorf("method %q: %w", b.decl.m.name, err)
 	}
 	b.disp = d
-	env.metrics.Queue(b.runner, b.name, func() int { return d.Stats().Queued })
+	env.metrics.Queue(b.decl.m.runner, b.decl.m.name, func() int { return d.Stats().Queued })
 	d.Start()
 	return nil
 }
 
-func (b *batchState[In, Out]) stop(ctx context.Context) error {
+func (b *batchRuntime[M, In, Out]) publish() { b.decl.m.live.Store(b.mi) }
+
+func (b *batchRuntime[M, In, Out]) stop(ctx context.Context) error {
+	b.decl.m.live.CompareAndSwap(b.mi, nil)
 	if b.disp == nil {
 		return nil
 	}
 	return b.disp.Stop(ctx)
 }
 
-func (b *batchState[In, Out]) submit(ctx context.Context, ins []In) ([]Out, error) {
+// exec runs one batch on a free worker, on the dispatcher's goroutine.
+func (b *batchRuntime[M, In, Out]) exec(ctx context.Context, items []In) (outs []Out, err error) {
+	w, err := b.inst.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer b.inst.pool.Release(w)
+	defer b.inst.recoverPanic(w.Index, &err)
+	b.metrics.BatchSize(w.Index, len(items))
+	t0 := time.Now()
+	outs, err = b.decl.fn(w.Model, ctx, items)
+	b.metrics.Executed(time.Since(t0))
+	var ie ItemErrors
+	if err != nil && errors.As(err, &ie) {
+		if len(ie) != len(items) {
+			b.inst.env.log.Error("batch function returned ItemErrors of the wrong length: every caller of the batch gets a 500",
+				"runner", b.decl.m.runner, "method", b.decl.m.name, "items", len(items), "item_errors", len(ie))
+		}
+		return outs, batching.ItemErrors(ie)
+	}
+	return outs, err
+}
+
+func (b *batchRuntime[M, In, Out]) submit(ctx context.Context, ins []In) ([]Out, error) {
 	outs, err := b.disp.Submit(ctx, ins)
 	if err != nil {
+		if ie, ok := err.(batching.ItemErrors); ok {
+			return nil, ItemErrors(ie)
+		}
 		switch {
 		case errors.Is(err, batching.ErrShed):
-			return nil, overloaded(b.runner, fmt.Sprintf("method %q cannot meet max_latency %v", b.name, b.cfg.MaxLatency))
+			return nil, overloaded(b.decl.m.runner, fmt.Sprintf("method %q cannot meet max_latency %v", b.decl.m.name, b.cfg.MaxLatency))
 		case errors.Is(err, batching.ErrStopped):
-			return nil, runnerStopped(b.runner)
+			return nil, runnerStopped(b.decl.m.runner)
 		}
 		return nil, err
 	}

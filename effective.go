@@ -91,16 +91,16 @@ func (r *Runner[M]) settings(cfg *config.Config) runnerSettings {
 		configSetting(cfg, r.name, "traffic.max_concurrency", maxConc),
 	}
 	for _, m := range r.methods {
-		rs.methods = append(rs.methods, methodSettings{name: methodName(m), settings: m.settings(cfg, r.name, rc)})
+		rs.methods = append(rs.methods, methodSettings{name: m.methodName(), settings: m.settings(cfg, r.name, rc)})
 	}
 	return rs
 }
 
-func (p *plainMethod[In, Out]) settings(*config.Config, string, config.RunnerConfig) []setting {
+func (p *plainMethod[M, In, Out]) settings(*config.Config, string, config.RunnerConfig) []setting {
 	return []setting{{key: "batchable", value: "false", source: "code: Method"}}
 }
 
-func (b *batchState[In, Out]) settings(cfg *config.Config, runner string, rc config.RunnerConfig) []setting {
+func (b *batchMethod[M, In, Out]) settings(cfg *config.Config, runner string, rc config.RunnerConfig) []setting {
 	size := configSetting(cfg, runner, "batching.max_batch_size", strconv.Itoa(rc.Batching.MaxBatchSize))
 	if n := b.opts.maxBatchSize; n > 0 {
 		size = codeWins(cfg, runner, "batching.max_batch_size", strconv.Itoa(n),
@@ -116,9 +116,7 @@ func (b *batchState[In, Out]) settings(cfg *config.Config, runner string, rc con
 
 // runnerSettings returns the effective settings of every runner of s.
 func (s *Service) runnerSettings(cfg *config.Config) []runnerSettings {
-	s.mu.Lock()
-	runners := append([]runnerLifecycle(nil), s.runners...)
-	s.mu.Unlock()
+	runners := s.runnerDecls()
 	out := make([]runnerSettings, len(runners))
 	for i, r := range runners {
 		out[i] = r.settings(cfg)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	goruntime "runtime"
 	"runtime/debug"
 	"sync"
@@ -17,6 +15,8 @@ import (
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/modelpool"
+	"github.com/gobento/bento/internal/runnername"
 )
 
 // ErrOverloaded is the cause of the 503 a runner method returns when it sheds
@@ -35,18 +35,24 @@ type runtimeEnv struct {
 	log     *slog.Logger
 }
 
-// runnerLifecycle is the type-erased side of a [Runner] the service drives.
-type runnerLifecycle interface {
+// runnerDecl is the type-erased side of a [Runner] the service holds: the
+// declaration, from which each server start builds a fresh instance.
+type runnerDecl interface {
 	runnerName() string
-	// prepare resolves configuration and declares metrics; it runs for
-	// every runner before any runner starts.
-	prepare(env *runtimeEnv) error
-	// start constructs the models and starts workers and dispatchers.
-	start(ctx context.Context) error
-	// stop drains dispatchers, then stops the workers.
-	stop(ctx context.Context) error
+	// instantiate resolves configuration and declares metrics for one
+	// server start; it runs for every runner before any runner starts.
+	instantiate(env *runtimeEnv) (runnerRuntime, error)
 	// settings reports the runner's effective settings under cfg.
 	settings(cfg *config.Config) runnerSettings
+}
+
+// runnerRuntime is one server's running instance of a runner. It owns its
+// models and its methods' dispatchers: start builds and starts them (and,
+// if it fails, stops and closes whatever it had started); stop drains the
+// dispatchers, waits for the models to be free and closes them.
+type runnerRuntime interface {
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
 }
 
 // RunnerOption configures a [Runner].
@@ -65,59 +71,65 @@ func Workers(n int) RunnerOption {
 	return func(o *runnerOptions) { o.workers, o.workersSet = n, true }
 }
 
-var runnerNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$`)
-
-// Runner is a named model with methods, served by a pool of workers, each
-// owning one model instance of type M. Create it with [NewRunner] and add
-// methods with [Method] or [BatchMethod].
+// Runner is the declaration of a named model with methods: its name, model
+// constructor, options and methods. Create it with [NewRunner] and add
+// methods with [Method] or [BatchMethod]. Each time the service starts, the
+// server builds a fresh instance of the runner: one model of type M per
+// worker, and the dispatchers of its batchable methods. Shutting the server
+// down stops that instance and closes its models, so a [Service] can be
+// started again after a Shutdown.
 type Runner[M any] struct {
 	svc      *Service
 	name     string
 	newModel func() (M, error)
 	opts     runnerOptions
-	methods  []methodLifecycle
-
-	env      *runtimeEnv
-	cfg      config.RunnerConfig
-	models   []M // closed on stop when they implement io.Closer
-	jobs     chan func(M, int)
-	quit     chan struct{}
-	wg       sync.WaitGroup
-	running  atomic.Bool
-	inFlight atomic.Int64
-	busy     atomic.Int64 // workers running a job
-	maxConc  int64
-	timeout  time.Duration
-	stopOnce sync.Once
-	// bentomlWorkers is the count from runners.resources and
-	// workers_per_resource, 0 when they are not set.
-	bentomlWorkers int
+	methods  []methodDecl[M]
+	// active is the running instance, nil when none; a second server of
+	// the same service cannot start while it is set.
+	active atomic.Pointer[runnerInstance[M]]
+	// failStart, when set (by tests), is called before each method starts;
+	// an error fails that method's start.
+	failStart func(method string) error
 }
 
-type methodLifecycle interface {
-	prepare(env *runtimeEnv, cfg config.RunnerConfig) error
-	start(env *runtimeEnv) error
-	stop(ctx context.Context) error
+// methodDecl is a declared method of a Runner[M].
+type methodDecl[M any] interface {
+	methodName() string
+	// instantiate binds the method to inst (configuration, metrics); it
+	// runs when the server builds the instance, before any method starts.
+	instantiate(inst *runnerInstance[M]) methodRuntime
 	// settings reports the method's effective settings for the runner
 	// named runner, whose effective configuration is rc.
 	settings(cfg *config.Config, runner string, rc config.RunnerConfig) []setting
+}
+
+// methodRuntime is a method's part of a runner instance.
+type methodRuntime interface {
+	// start starts the method (its dispatcher); it runs after every
+	// method of the runner is instantiated.
+	start() error
+	// publish makes the instance the one the method's calls reach.
+	publish()
+	// stop drains the method (its dispatcher) and unpublishes it.
+	stop(ctx context.Context) error
 }
 
 // NewRunner declares a runner of svc. newModel is called once per worker when
 // the service starts, before it reports ready; an error aborts start-up with
 // the runner's name in the message. The name is the runner_name label and the
 // key for per-runner configuration (runners.<name>.*): lower-case letters,
-// digits, '_', '.', '-', at most 63 characters. A model that implements
-// io.Closer is closed when the runner stops, after its workers return (or
-// when start-up fails after it was built).
+// digits, '_', '.', '-', at most 63 characters, starting and ending with a
+// letter or digit (the config package applies the same rule). A model that
+// implements io.Closer is closed when the runner stops, after its last call
+// returns (or when start-up fails after it was built).
 func NewRunner[M any](svc *Service, name string, newModel func() (M, error), opts ...RunnerOption) *Runner[M] {
 	r := &Runner[M]{svc: svc, name: name, newModel: newModel, opts: runnerOptions{workers: 1}}
 	for _, o := range opts {
 		o(&r.opts)
 	}
 	switch {
-	case !runnerNameRE.MatchString(name):
-		svc.addErr(fmt.Errorf("bento: invalid runner name %q: use 1-63 lower-case letters, digits, '_', '.' or '-'", name))
+	case runnername.Check(name) != nil:
+		svc.addErr(fmt.Errorf("bento: invalid runner name %q: %w", name, runnername.Check(name)))
 	case newModel == nil:
 		svc.addErr(fmt.Errorf("bento: runner %q: nil model constructor", name))
 	case r.opts.workers < 1 || r.opts.workers > config.MaxWorkers:
@@ -139,133 +151,130 @@ func (r *Runner[M]) Name() string { return r.name }
 
 func (r *Runner[M]) runnerName() string { return r.name }
 
-func (r *Runner[M]) workerCount() int {
-	if r.cfg.Workers > 0 {
-		return r.cfg.Workers
+// workerCount is the number of workers under rc: the configuration's
+// workers, else the count from runners.resources and workers_per_resource
+// (bentomlWorkers, 0 when unset), else Workers in code.
+func (r *Runner[M]) workerCount(rc config.RunnerConfig, bentomlWorkers int) int {
+	if rc.Workers > 0 {
+		return rc.Workers
 	}
-	if r.bentomlWorkers > 0 {
-		return r.bentomlWorkers
+	if bentomlWorkers > 0 {
+		return bentomlWorkers
 	}
 	return r.opts.workers
 }
 
-func (r *Runner[M]) prepare(env *runtimeEnv) error {
-	r.env = env
-	r.cfg = env.cfg.Runner(r.name)
-	r.bentomlWorkers = bentoMLWorkers(env.log, r.name, r.cfg)
-	r.timeout = time.Duration(r.cfg.Traffic.Timeout * float64(time.Second))
-	if r.cfg.Traffic.MaxConcurrency != nil {
-		r.maxConc = int64(*r.cfg.Traffic.MaxConcurrency)
+func (r *Runner[M]) instantiate(env *runtimeEnv) (runnerRuntime, error) {
+	rc := env.cfg.Runner(r.name)
+	inst := &runnerInstance[M]{decl: r, env: env, cfg: rc,
+		timeout: time.Duration(rc.Traffic.Timeout * float64(time.Second))}
+	inst.workers = r.workerCount(rc, bentoMLWorkers(env.log, r.name, rc))
+	if rc.Traffic.MaxConcurrency != nil {
+		inst.maxConc = int64(*rc.Traffic.MaxConcurrency)
 	}
-	var errsList []error
 	for _, m := range r.methods {
-		if err := m.prepare(env, r.cfg); err != nil {
-			errsList = append(errsList, fmt.Errorf("runner %q: %w", r.name, err))
-		}
+		inst.methods = append(inst.methods, m.instantiate(inst))
 	}
-	return errors.Join(errsList...)
+	return inst, nil
 }
 
-func (r *Runner[M]) start(ctx context.Context) error {
-	n := r.workerCount()
-	models := make([]M, n)
-	for i := range n {
-		m, err := constructModel(r.newModel)
+// runnerInstance is one server's runtime of a Runner: its pool of models,
+// admission state and its methods' runtimes. It lives from start to stop.
+type runnerInstance[M any] struct {
+	decl     *Runner[M]
+	env      *runtimeEnv
+	cfg      config.RunnerConfig
+	workers  int
+	timeout  time.Duration
+	maxConc  int64
+	methods  []methodRuntime
+	pool     *modelpool.Pool[M] // set by start
+	started  int                // methods started
+	running  atomic.Bool
+	inFlight atomic.Int64
+	stopOnce sync.Once
+	stopErr  error
+}
+
+func (r *runnerInstance[M]) start(ctx context.Context) error {
+	name := r.decl.name
+	if !r.decl.active.CompareAndSwap(nil, r) {
+		return fmt.Errorf("runner %q: already running in another server of this service", name)
+	}
+	models, err := modelpool.Build(ctx, r.workers, r.decl.newModel)
+	if err != nil {
+		r.decl.active.CompareAndSwap(r, nil)
+		return fmt.Errorf("runner %q: %w", name, err)
+	}
+	r.pool = modelpool.New(models)
+	for i, m := range r.methods {
+		err := error(nil)
+		if f := r.decl.failStart; f != nil {
+			err = f(r.decl.methods[i].methodName())
+		}
+		if err == nil {
+			err = m.start()
+		}
 		if err != nil {
-			closeModels(models[:i])
-			return fmt.Errorf("runner %q: constructing the model for worker %d: %w", r.name, i+1, err)
+			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return errors.Join(fmt.Errorf("runner %q: %w", name, err), r.stop(stopCtx))
 		}
-		models[i] = m
-		if err := ctx.Err(); err != nil {
-			closeModels(models[:i+1])
-			return fmt.Errorf("runner %q: start cancelled: %w", r.name, err)
-		}
+		r.started++
 	}
-	r.models = models
-	r.jobs = make(chan func(M, int))
-	r.quit = make(chan struct{})
-	for i, m := range models {
-		r.wg.Go(func() { r.work(m, i+1) })
-	}
-	for _, m := range r.methods {
-		if err := m.start(r.env); err != nil {
-			return fmt.Errorf("runner %q: %w", r.name, err)
-		}
-	}
-	r.env.metrics.Runner(r.name, n, func() int { return int(r.busy.Load()) })
+	r.env.metrics.Runner(name, r.workers, r.pool.Busy)
 	r.running.Store(true)
-	r.env.log.Info("runner started", "runner", r.name, "workers", n)
-	if per := 4 * goruntime.GOMAXPROCS(0); n > per {
+	for _, m := range r.methods {
+		m.publish()
+	}
+	r.env.log.Info("runner started", "runner", name, "workers", r.workers)
+	if per := 4 * goruntime.GOMAXPROCS(0); r.workers > per {
 		r.env.log.Warn("runner has more than 4 workers per CPU; unless its model waits on I/O, fewer workers serve as fast with less memory",
-			"runner", r.name, "workers", n, "cpus", goruntime.GOMAXPROCS(0))
+			"runner", name, "workers", r.workers, "cpus", goruntime.GOMAXPROCS(0))
 	}
 	return nil
 }
 
-// constructModel runs a user constructor, turning a panic into an error.
-func constructModel[M any](newModel func() (M, error)) (m M, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	return newModel()
-}
-
-// closeModels closes the models that implement io.Closer (native sessions
-// such as ONNX Runtime's hold memory the Go collector does not see).
-func closeModels[M any](models []M) error {
-	var errsList []error
-	for _, m := range models {
-		if c, ok := any(m).(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				errsList = append(errsList, err)
-			}
-		}
-	}
-	return errors.Join(errsList...)
-}
-
-// work is one worker: it owns model m and runs jobs until quit.
-func (r *Runner[M]) work(m M, index int) {
-	for {
-		select {
-		case job := <-r.jobs:
-			r.busy.Add(1)
-			job(m, index)
-			r.busy.Add(-1)
-		case <-r.quit:
-			return
-		}
-	}
-}
-
-func (r *Runner[M]) stop(ctx context.Context) error {
-	var errsList []error
+// stop drains the started methods' dispatchers, then waits for every model
+// to be free and closes the models. A second call returns the first result.
+func (r *runnerInstance[M]) stop(ctx context.Context) error {
 	r.stopOnce.Do(func() {
-		for _, m := range r.methods {
+		var errsList []error
+		for _, m := range r.methods[:r.started] {
 			if err := m.stop(ctx); err != nil {
 				errsList = append(errsList, err)
 			}
 		}
 		r.running.Store(false)
-		if r.quit != nil {
-			close(r.quit)
+		if r.pool != nil {
+			if err := r.pool.Stop(ctx); err != nil {
+				errsList = append(errsList, fmt.Errorf("runner %q: stopping the workers: %w", r.decl.name, err))
+			}
 		}
+		r.decl.active.CompareAndSwap(r, nil)
+		r.stopErr = errors.Join(errsList...)
 	})
-	done := make(chan struct{})
-	go func() { r.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		// Every worker has returned: no job can touch a model any more.
-		if err := closeModels(r.models); err != nil {
-			errsList = append(errsList, fmt.Errorf("runner %q: closing models: %w", r.name, err))
-		}
-		r.models = nil
-	case <-ctx.Done():
-		errsList = append(errsList, fmt.Errorf("runner %q: workers still busy at shutdown: %w", r.name, ctx.Err()))
+	return r.stopErr
+}
+
+// acquire takes a free worker for a call or batch, mapping the pool's stop
+// to the runner's 503.
+func (r *runnerInstance[M]) acquire(ctx context.Context) (*modelpool.Worker[M], error) {
+	w, err := r.pool.Acquire(ctx)
+	if errors.Is(err, modelpool.ErrStopped) {
+		return nil, runnerStopped(r.decl.name)
 	}
-	return errors.Join(errsList...)
+	return w, err
+}
+
+// recoverPanic turns a panic in user code on worker w into an error and
+// logs it with its stack; use it deferred.
+func (r *runnerInstance[M]) recoverPanic(worker int, err *error) {
+	if p := recover(); p != nil {
+		r.env.log.Error("panic in runner method", "runner", r.decl.name, "worker", worker,
+			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		*err = fmt.Errorf("runner %q: panic: %v", r.decl.name, p)
+	}
 }
 
 type workResult[Out any] struct {
@@ -273,31 +282,26 @@ type workResult[Out any] struct {
 	err error
 }
 
-// onWorker runs f on a free worker of r and waits for it, or for ctx. A
-// worker whose call panics recovers and keeps serving; the caller gets a 500.
-// A call still running when ctx ends keeps its worker busy until it returns;
-// its result is dropped.
-func onWorker[M, Out any](ctx context.Context, r *Runner[M], f func(m M, worker int) (Out, error)) (Out, error) {
+// onWorker runs f with a free worker of r and waits for it, or for ctx. A
+// call that panics turns into a 500 and the worker keeps serving. A call
+// still running when ctx ends keeps its worker until it returns; its result
+// is dropped.
+func onWorker[M, Out any](ctx context.Context, r *runnerInstance[M], f func(m M) (Out, error)) (Out, error) {
 	var zero Out
+	w, err := r.acquire(ctx)
+	if err != nil {
+		return zero, err
+	}
 	done := make(chan workResult[Out], 1)
-	job := func(m M, worker int) {
+	go func() {
+		var res workResult[Out]
 		defer func() {
-			if p := recover(); p != nil {
-				r.env.log.Error("panic in runner method", "runner", r.name, "worker", worker,
-					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				done <- workResult[Out]{err: fmt.Errorf("runner %q: panic: %v", r.name, p)}
-			}
+			r.pool.Release(w)
+			done <- res
 		}()
-		out, err := f(m, worker)
-		done <- workResult[Out]{out: out, err: err}
-	}
-	select {
-	case r.jobs <- job:
-	case <-ctx.Done():
-		return zero, context.Cause(ctx)
-	case <-r.quit:
-		return zero, runnerStopped(r.name)
-	}
+		defer r.recoverPanic(w.Index, &res.err)
+		res.out, res.err = f(w.Model)
+	}()
 	select {
 	case res := <-done:
 		return res.out, res.err
@@ -328,34 +332,43 @@ func statusOf(err error) int {
 // RunnerMethod is a method of a runner, called with [RunnerMethod.Run] or
 // [RunnerMethod.RunMany]. It is safe for concurrent use; calls are spread
 // over the runner's workers, and for a batchable method merged into batches.
+// The calls reach the runner instance of the server that is running the
+// service; without one they fail with a 503 wrapping [ErrRunnerStopped].
 type RunnerMethod[In, Out any] struct {
-	r       runnerCore
-	name    string
-	single  func(ctx context.Context, in In) (Out, error)
-	batch   *batchState[In, Out]
-	metrics *instrument.Route
+	runner string
+	name   string
+	batch  bool
+	live   atomic.Pointer[methodInstance[In, Out]]
 }
 
-// runnerCore is the part of a Runner a method needs, without its model type.
+// methodInstance is a method bound to one running runner instance.
+type methodInstance[In, Out any] struct {
+	r       runnerCore
+	metrics *instrument.Route
+	single  func(ctx context.Context, in In) (Out, error)      // a plain method
+	many    func(ctx context.Context, ins []In) ([]Out, error) // a batchable method
+}
+
+// runnerCore is the part of a runner instance a method needs, without its
+// model type.
 type runnerCore interface {
-	runnerName() string
 	admit() (release func(), err error)
 	callContext(ctx context.Context) (context.Context, context.CancelFunc)
 }
 
-func (r *Runner[M]) admit() (func(), error) {
+func (r *runnerInstance[M]) admit() (func(), error) {
 	if !r.running.Load() {
-		return nil, runnerStopped(r.name)
+		return nil, runnerStopped(r.decl.name)
 	}
 	n := r.inFlight.Add(1)
 	if r.maxConc > 0 && n > r.maxConc {
 		r.inFlight.Add(-1)
-		return nil, overloaded(r.name, "reached max_concurrency")
+		return nil, overloaded(r.decl.name, "reached max_concurrency")
 	}
 	return func() { r.inFlight.Add(-1) }, nil
 }
 
-func (r *Runner[M]) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (r *runnerInstance[M]) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if r.timeout > 0 {
 		return context.WithTimeout(ctx, r.timeout)
 	}
@@ -367,61 +380,77 @@ func (m *RunnerMethod[In, Out]) Name() string { return m.name }
 
 // Run calls the method with one input. For a batchable method the input is
 // merged with concurrent calls into a batch. Errors: the model's own error
-// (wrapped), a 503 [Error] wrapping [ErrOverloaded] when the call is shed, the
-// context's error when ctx ends first.
+// (wrapped; for a batchable method whose batch function returned
+// [ItemErrors], this item's own entry), a 503 [Error] wrapping
+// [ErrOverloaded] when the call is shed, the context's error when ctx ends
+// first.
 func (m *RunnerMethod[In, Out]) Run(ctx context.Context, in In) (Out, error) {
-	if m.batch != nil {
-		var zero Out
+	var zero Out
+	if m.batch {
 		outs, err := m.RunMany(ctx, []In{in})
 		if err != nil {
+			if ie, ok := err.(ItemErrors); ok && len(ie) == 1 {
+				err = ie[0]
+			}
 			return zero, err
 		}
 		return outs[0], nil
 	}
-	start := m.metrics.Start()
-	out, err := m.call(ctx, in)
-	m.metrics.Done(start, statusOf(err))
+	mi := m.live.Load()
+	if mi == nil {
+		return zero, runnerStopped(m.runner)
+	}
+	start := mi.metrics.Start()
+	out, err := mi.call(ctx, in)
+	mi.metrics.Done(start, statusOf(err))
 	return out, err
 }
 
-func (m *RunnerMethod[In, Out]) call(ctx context.Context, in In) (Out, error) {
+func (mi *methodInstance[In, Out]) call(ctx context.Context, in In) (Out, error) {
 	var zero Out
-	release, err := m.r.admit()
+	release, err := mi.r.admit()
 	if err != nil {
 		return zero, err
 	}
 	defer release()
-	cctx, cancel := m.r.callContext(ctx)
+	cctx, cancel := mi.r.callContext(ctx)
 	defer cancel()
-	return m.single(cctx, in)
+	return mi.single(cctx, in)
 }
 
 // RunMany calls the method with several inputs and returns one output per
 // input, in order. For a batchable method the inputs join the batch queue
 // together (oldest first); more than max_batch_size inputs are split across
-// consecutive batches. For a non-batchable method the inputs run one after
-// another. The call counts as one runner request in the metrics.
+// consecutive batches; if the batch function reports [ItemErrors] for some
+// of them, RunMany returns an ItemErrors with one entry per input (nil for
+// those that succeeded) and no outputs. For a non-batchable method the
+// inputs run one after another and the first error ends the call. The call
+// counts as one runner request in the metrics.
 func (m *RunnerMethod[In, Out]) RunMany(ctx context.Context, ins []In) ([]Out, error) {
-	start := m.metrics.Start()
-	outs, err := m.runMany(ctx, ins)
-	m.metrics.Done(start, statusOf(err))
+	mi := m.live.Load()
+	if mi == nil {
+		return nil, runnerStopped(m.runner)
+	}
+	start := mi.metrics.Start()
+	outs, err := mi.runMany(ctx, ins)
+	mi.metrics.Done(start, statusOf(err))
 	return outs, err
 }
 
-func (m *RunnerMethod[In, Out]) runMany(ctx context.Context, ins []In) ([]Out, error) {
-	release, err := m.r.admit()
+func (mi *methodInstance[In, Out]) runMany(ctx context.Context, ins []In) ([]Out, error) {
+	release, err := mi.r.admit()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	cctx, cancel := m.r.callContext(ctx)
+	cctx, cancel := mi.r.callContext(ctx)
 	defer cancel()
-	if m.batch != nil {
-		return m.batch.submit(cctx, ins)
+	if mi.many != nil {
+		return mi.many(cctx, ins)
 	}
 	outs := make([]Out, len(ins))
 	for i, in := range ins {
-		out, err := m.single(cctx, in)
+		out, err := mi.single(cctx, in)
 		if err != nil {
 			return nil, err
 		}
@@ -434,42 +463,49 @@ func (m *RunnerMethod[In, Out]) runMany(ctx context.Context, ins []In) ([]Out, e
 // free worker with that worker's model. fn is typically a method expression
 // such as (*Model).Predict.
 func Method[M, In, Out any](r *Runner[M], name string, fn func(M, context.Context, In) (Out, error)) *RunnerMethod[In, Out] {
-	m := &RunnerMethod[In, Out]{r: r, name: name}
-	m.single = func(ctx context.Context, in In) (Out, error) {
-		return onWorker(ctx, r, func(model M, _ int) (Out, error) { return fn(model, ctx, in) })
-	}
-	r.addMethod(name, &plainMethod[In, Out]{m: m})
+	m := &RunnerMethod[In, Out]{runner: r.name, name: name}
+	r.addMethod(&plainMethod[M, In, Out]{m: m, fn: fn})
 	return m
 }
 
-func (r *Runner[M]) addMethod(name string, ml methodLifecycle) {
+func (r *Runner[M]) addMethod(md methodDecl[M]) {
+	name := md.methodName()
 	if !apiNameRE.MatchString(name) {
 		r.svc.addErr(fmt.Errorf("bento: runner %q: method name %q is not a valid identifier", r.name, name))
 	}
 	for _, other := range r.methods {
-		if methodName(other) == name {
+		if other.methodName() == name {
 			r.svc.addErr(fmt.Errorf("bento: runner %q: duplicate method %q", r.name, name))
 		}
 	}
-	r.methods = append(r.methods, ml)
+	r.methods = append(r.methods, md)
 }
 
-func methodName(ml methodLifecycle) string {
-	if n, ok := ml.(interface{ methodName() string }); ok {
-		return n.methodName()
+// plainMethod is the declaration of a non-batchable method.
+type plainMethod[M, In, Out any] struct {
+	m  *RunnerMethod[In, Out]
+	fn func(M, context.Context, In) (Out, error)
+}
+
+func (p *plainMethod[M, In, Out]) methodName() string { return p.m.name }
+
+func (p *plainMethod[M, In, Out]) instantiate(inst *runnerInstance[M]) methodRuntime {
+	mi := &methodInstance[In, Out]{r: inst, metrics: inst.env.metrics.RunnerMethod(p.m.runner, p.m.name)}
+	mi.single = func(ctx context.Context, in In) (Out, error) {
+		return onWorker(ctx, inst, func(model M) (Out, error) { return p.fn(model, ctx, in) })
 	}
-	return ""
+	return &plainRuntime[In, Out]{m: p.m, mi: mi}
 }
 
-// plainMethod is the lifecycle of a non-batchable method.
-type plainMethod[In, Out any] struct{ m *RunnerMethod[In, Out] }
+// plainRuntime is a non-batchable method's part of a runner instance.
+type plainRuntime[In, Out any] struct {
+	m  *RunnerMethod[In, Out]
+	mi *methodInstance[In, Out]
+}
 
-func (p *plainMethod[In, Out]) methodName() string { return p.m.name }
-
-func (p *plainMethod[In, Out]) prepare(env *runtimeEnv, _ config.RunnerConfig) error {
-	p.m.metrics = env.metrics.RunnerMethod(p.m.r.runnerName(), p.m.name)
+func (p *plainRuntime[In, Out]) start() error { return nil }
+func (p *plainRuntime[In, Out]) publish()     { p.m.live.Store(p.mi) }
+func (p *plainRuntime[In, Out]) stop(context.Context) error {
+	p.m.live.CompareAndSwap(p.mi, nil)
 	return nil
 }
-
-func (p *plainMethod[In, Out]) start(*runtimeEnv) error    { return nil }
-func (p *plainMethod[In, Out]) stop(context.Context) error { return nil }

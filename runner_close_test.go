@@ -48,4 +48,17 @@ func TestRunnerClosesModels(t *testing.T) {
 			t.Errorf("%d models closed, want the 2 built before the failure", n)
 		}
 	})
+	t.Run("when a later runner fails to start", func(t *testing.T) {
+		var closed atomic.Int32
+		svc := bento.NewService("close_later_fail_test")
+		bento.NewRunner(svc, "first", func() (closer, error) { return closer{&closed}, nil }, bento.Workers(2))
+		bento.NewRunner(svc, "second", func() (closer, error) { return closer{}, errors.New("cannot load") })
+		if srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t))); err == nil {
+			shutdown(t, srv)
+			t.Fatal("service started")
+		}
+		if n := closed.Load(); n != 2 {
+			t.Errorf("%d models of the started runner closed, want 2", n)
+		}
+	})
 }

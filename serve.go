@@ -68,7 +68,10 @@ type runtime struct {
 	env     *runtimeEnv
 	dash    *dashboard.Dashboard // nil when off
 	ready   atomic.Bool
-	started []runnerLifecycle
+	// runners are this start's runner instances, in declaration order;
+	// started counts those running.
+	runners []runnerRuntime
+	started int
 	otlp    *otlpmetrics.Pusher // nil when api_server.metrics.otlp is off
 	tracing *tracing.Tracing    // off (a no-op) without tracing.exporter_type
 }
@@ -131,10 +134,13 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 			APINamespace: cfg.APIServer.Metrics.Namespace, RunnerNamespace: cfg.Runners.Metrics.Namespace})
 	}
 	var errsList []error
-	for _, r := range svc.runners {
-		if err := r.prepare(rt.env); err != nil {
+	for _, r := range svc.runnerDecls() {
+		inst, err := r.instantiate(rt.env)
+		if err != nil {
 			errsList = append(errsList, err)
+			continue
 		}
+		rt.runners = append(rt.runners, inst)
 	}
 	if err := errors.Join(errsList...); err != nil {
 		return nil, err
@@ -188,17 +194,18 @@ func (rt *runtime) close() {
 	rt.custom.Close()
 }
 
-// startRunners constructs every runner's models; on failure it stops the
-// runners already started.
+// startRunners starts this start's runner instances (each builds its
+// models); on failure it stops the runners already started (the failing one
+// has stopped and closed what it started itself).
 func (rt *runtime) startRunners(ctx context.Context) error {
-	for _, r := range rt.svc.runners {
+	for _, r := range rt.runners {
 		if err := r.start(ctx); err != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			rt.stopRunners(stopCtx)
 			cancel()
 			return err
 		}
-		rt.started = append(rt.started, r)
+		rt.started++
 	}
 	rt.ready.Store(true)
 	rt.metrics.SetState(instrument.StateReady)
@@ -207,12 +214,12 @@ func (rt *runtime) startRunners(ctx context.Context) error {
 
 func (rt *runtime) stopRunners(ctx context.Context) error {
 	var errsList []error
-	for i := len(rt.started) - 1; i >= 0; i-- {
-		if err := rt.started[i].stop(ctx); err != nil {
+	for i := rt.started - 1; i >= 0; i-- {
+		if err := rt.runners[i].stop(ctx); err != nil {
 			errsList = append(errsList, err)
 		}
 	}
-	rt.started = nil
+	rt.started = 0
 	return errors.Join(errsList...)
 }
 
@@ -447,7 +454,7 @@ func (s *Server) launch(ctx context.Context, serve func() error, serverClosed er
 		}
 		return err
 	}
-	s.rt.log.Info("starting runners", "service", s.rt.svc.Name(), "runners", len(s.rt.svc.runners))
+	s.rt.log.Info("starting runners", "service", s.rt.svc.Name(), "runners", len(s.rt.runners))
 	if err := s.rt.startRunners(ctx); err != nil {
 		s.shutdown(context.Background())
 		return err

@@ -458,12 +458,13 @@ func TestStartupErrors(t *testing.T) {
 		bento.API(svc, "dashboard", bento.Text(), bento.Text(), echo)
 		bento.API(svc, "dash", bento.Text(), bento.Text(), echo, bento.Route("/dashboard/data"))
 		bento.NewRunner(svc, "Bad Name", func() (int, error) { return 0, nil })
+		bento.NewRunner(svc, "-x", func() (int, error) { return 0, nil })
 		_, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
 		if err == nil {
 			t.Fatal("no error")
 		}
 		for _, want := range []string{`"metrics" is reserved`, `"9lives" is not a valid identifier`,
-			`duplicate API name "ok"`, `share route "/ok"`, `"/healthz" is reserved`, `invalid runner name "Bad Name"`,
+			`duplicate API name "ok"`, `share route "/ok"`, `"/healthz" is reserved`, `invalid runner name "Bad Name"`, `invalid runner name "-x"`,
 			`"dashboard" is reserved`, `"/dashboard/data" is reserved`} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error lacks %q:\n%v", want, err)

@@ -22,7 +22,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	apis    []*apiEntry
-	runners []runnerLifecycle
+	runners []runnerDecl
 	errs    []error
 }
 
@@ -96,6 +96,13 @@ func (s *Service) APIs() []APIInfo {
 		out[i] = APIInfo{Name: a.name, Route: a.route, Doc: a.doc, Input: a.in, Output: a.out}
 	}
 	return out
+}
+
+// runnerDecls returns a copy of the service's runner declarations.
+func (s *Service) runnerDecls() []runnerDecl {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]runnerDecl(nil), s.runners...)
 }
 
 // runnerNames returns the names of the service's runners, in declaration

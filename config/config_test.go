@@ -392,6 +392,7 @@ func TestParseErrors(t *testing.T) {
 		{"runner metrics port", "runners:\n  metrics:\n    port: 9000\n", []wantErr{{"runners.metrics.port", 3, "only allowed under api_server.metrics"}}},
 		{"per-runner metrics host", "runners:\n  iris:\n    metrics:\n      host: 127.0.0.1\n", []wantErr{{"runners.iris.metrics.host", 4, "only allowed under api_server.metrics"}}},
 		{"invalid runner name", "runners:\n  IrisClf: {}\n", []wantErr{{"runners.IrisClf", 2, "not a valid runner name"}}},
+		{"runner name starting with '-'", "runners:\n  \"-x\": {}\n", []wantErr{{"runners.-x", 2, "must start and end with a-z or 0-9"}}},
 		{"runner name too long", "runners:\n  " + strings.Repeat("a", 64) + ": {}\n", []wantErr{{"", 2, "1 to 63 characters"}}},
 		{"runner block not a mapping", "runners:\n  iris: 3\n", []wantErr{{"runners.iris", 2, "expected a mapping"}}},
 		{"per-runner range", "runners:\n  iris:\n    batching:\n      max_batch_size: 0\n", []wantErr{{"runners.iris.batching.max_batch_size", 4, "> 0"}}},
@@ -654,6 +655,9 @@ func TestRunnerMergeInCode(t *testing.T) {
 	}
 	c.Runners.PerRunner["Bad Name"] = config.RunnerConfig{}
 	checkErrors(t, c.Validate(), wantErr{key: `runners."Bad Name"`, msg: "not a valid runner name"})
+	delete(c.Runners.PerRunner, "Bad Name")
+	c.Runners.PerRunner["-x"] = config.RunnerConfig{}
+	checkErrors(t, c.Validate(), wantErr{key: "runners.-x", msg: "not a valid runner name"})
 }
 
 func TestMetricsBuckets(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
-	"github.com/gobento/bento/internal/errs"
+	"github.com/gobento/bento/internal/runnername"
 )
 
 // decoder lays one YAML tree (a file, or one BENTOML_CONFIG_OPTIONS entry)
@@ -531,16 +531,5 @@ func describeScalar(tag, text string) string {
 	return fmt.Sprintf("%s %q", tag, text)
 }
 
-// checkRunnerName reports whether s can name a runner: 1 to 63 characters
-// from lowercase a-z, 0-9, '_', '.', '-'.
-func checkRunnerName(s string) error {
-	if s == "" || len(s) > 63 {
-		return fmt.Errorf("runner names have 1 to 63 characters (got %d)", len(s))
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
-			return fmt.Errorf("%q is not a valid runner name (lowercase a-z, 0-9, '_', '.', '-')", errs.Clip(s, 64))
-		}
-	}
-	return nil
-}
+// checkRunnerName applies the runner-name rule NewRunner also applies.
+func checkRunnerName(s string) error { return runnername.Check(s) }

@@ -45,7 +45,8 @@
 // words yes/no/on/off, as BentoML (PyYAML) does.
 //
 // Under runners, a key that is not one of the runner settings below is a
-// runner name (1 to 63 characters from a-z, 0-9, '_', '.', '-'); its block
+// runner name (1 to 63 characters from a-z, 0-9, '_', '.', '-', starting and
+// ending with a letter or digit, the rule [bento.NewRunner] applies); its block
 // takes the same keys and overrides only the keys it sets: with
 // `runners: {iris_clf: {batching: {max_batch_size: 10}}}` the iris_clf
 // runner keeps batching.enabled and max_latency_ms from runners.batching.

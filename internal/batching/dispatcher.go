@@ -23,8 +23,62 @@ var ErrStopped = errors.New("batching: dispatcher stopped")
 var ErrShed = errors.New("batching: request shed: it cannot finish within the max latency")
 
 // ErrBatchSize is wrapped by the error every caller of a batch receives when
-// the ExecFunc returned a different number of outputs than it got items.
+// the ExecFunc returned a different number of outputs than it got items, or
+// an [ItemErrors] whose length is not the number of items.
 var ErrBatchSize = errors.New("batching: model returned the wrong number of outputs")
+
+// ErrCallersGone is the cause with which a batch's context is cancelled
+// when every caller with items in it has gone (their contexts ended).
+var ErrCallersGone = errors.New("batching: every caller of the batch has gone")
+
+// ItemErrors is the error an ExecFunc returns, unwrapped, when only some
+// items of a batch failed: one entry per item, nil where the item
+// succeeded. The outputs must still hold one entry per item (those of
+// failed items are ignored), unless every item failed: they may then be
+// nil. Each caller then gets its own outputs, or,
+// if any of its items failed, an ItemErrors holding its items' entries
+// (one per item of its Submit call). An ItemErrors with no non-nil entry
+// is a success.
+type ItemErrors []error
+
+// Error reports how many items failed and the first failure.
+func (e ItemErrors) Error() string {
+	n, first := 0, -1
+	for i, err := range e {
+		if err != nil {
+			n++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	if n == 0 {
+		return fmt.Sprintf("batching: no item of %d failed", len(e))
+	}
+	return fmt.Sprintf("batching: %d of %d items failed; item %d: %v", n, len(e), first, e[first])
+}
+
+// Unwrap returns the non-nil entries, so that errors.Is and errors.As see
+// the item errors.
+func (e ItemErrors) Unwrap() []error {
+	var out []error
+	for _, err := range e {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+// failed reports whether any entry is non-nil.
+func (e ItemErrors) failed() bool {
+	for _, err := range e {
+		if err != nil {
+			return true
+		}
+	}
+	return false
+}
 
 // PanicError is the error every caller of a batch receives (wrapped) when
 // the ExecFunc panicked. The dispatcher recovers the panic and keeps
@@ -92,7 +146,8 @@ type Observer interface {
 	// this dispatch. The slice is reused after Dispatched returns.
 	Dispatched(size int, reason Reason, queueWaits []time.Duration)
 	// Executed is called when the ExecFunc of a batch returns, with its
-	// run time and the error its callers get (nil on success).
+	// run time and the error its callers get (nil on success, an
+	// [ItemErrors] when only some items failed).
 	Executed(size int, d time.Duration, err error)
 	// Shed is called with the number of calls just shed with ErrShed.
 	Shed(n int)
@@ -104,11 +159,17 @@ func (nopObserver) Dispatched(int, Reason, []time.Duration) {}
 func (nopObserver) Executed(int, time.Duration, error)      {}
 func (nopObserver) Shed(int)                                {}
 
-// ExecFunc runs one batch and returns exactly len(items) outputs, in order.
-// ctx belongs to the dispatcher, not to any caller; it is cancelled only when
-// a Stop is cut short by its own context. exec must not keep items after it
-// returns; the returned slice is handed to the callers (as sub-slices), so
-// exec must not reuse it.
+// ExecFunc runs one batch and returns exactly len(items) outputs, in order,
+// or an error for the whole batch, or an [ItemErrors] for some of its items.
+//
+// ctx is the batch's own: it carries the earliest deadline among the
+// callers with items in the batch, and it is cancelled when that deadline
+// passes (cause and Err context.DeadlineExceeded, noticed when that caller
+// leaves), when a Stop is cut short by its own context (cause wrapping that
+// context's cause) and when every caller of the batch has gone (cause
+// [ErrCallersGone]). It carries no caller's values. exec must not keep items after it returns; the
+// returned slice is handed to the callers (as sub-slices), so exec must not
+// reuse it.
 type ExecFunc[In, Out any] func(ctx context.Context, items []In) ([]Out, error)
 
 // Stats is a snapshot of a dispatcher's state, for a debug view and for
@@ -132,9 +193,14 @@ type Stats struct {
 // call is one Submit: its items, results and completion state. All fields
 // after items are guarded by Dispatcher.mu until done is signalled.
 type call[In, Out any] struct {
-	items     []In
-	out       []Out
-	err       error
+	ctx      context.Context // the caller's, for its deadline
+	items    []In
+	out      []Out
+	err      error
+	itemErrs []error // one per item once some item failed, else nil
+	// running are the batches holding its items that have not finished;
+	// when a caller leaves, each loses one live caller.
+	running   []*batch[In, Out]
 	enq       int64 // enqueue time, ns since Dispatcher.epoch
 	next      int   // items[:next] have been dispatched (or dropped)
 	remaining int   // items not yet completed
@@ -158,6 +224,12 @@ type batch[In, Out any] struct {
 	waits  []time.Duration
 	reason Reason
 	end    int64 // predicted end, ns since epoch (see Dispatcher.ends)
+	// ctx is given to the ExecFunc; cancel releases it (a nil cause when
+	// the batch ends, ErrCallersGone when its last caller leaves).
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	deadline time.Time // the earliest of its callers' deadlines, or zero
+	live     int       // parts whose caller has not left
 }
 
 // Dispatcher merges concurrent Submit calls into batches for an ExecFunc.
@@ -174,10 +246,9 @@ type Dispatcher[In, Out any] struct {
 	ends  []int64
 	epoch time.Time
 
-	// execCtx is the dispatcher's own lifetime context, given to every
-	// ExecFunc call; it is not a caller's context.
-	execCtx    context.Context
-	cancelExec context.CancelCauseFunc
+	// running are the batches dispatched and not finished, whose contexts
+	// a Stop cut short cancels.
+	running []*batch[In, Out]
 
 	work    chan *batch[In, Out] // capacity Workers; sends never block
 	done    chan struct{}        // closed when the last worker exits
@@ -212,19 +283,16 @@ func New[In, Out any](cfg Config, exec ExecFunc[In, Out], obs Observer) (*Dispat
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
 	d := &Dispatcher[In, Out]{
-		cfg:        cfg,
-		exec:       exec,
-		obs:        obs,
-		maxLat:     int64(cfg.MaxLatency),
-		slack:      int64(min(cfg.MaxLatency/10, time.Millisecond)),
-		epoch:      time.Now(),
-		execCtx:    ctx,
-		cancelExec: cancel,
-		work:       make(chan *batch[In, Out], cfg.Workers),
-		done:       make(chan struct{}),
-		idle:       cfg.Workers,
+		cfg:    cfg,
+		exec:   exec,
+		obs:    obs,
+		maxLat: int64(cfg.MaxLatency),
+		slack:  int64(min(cfg.MaxLatency/10, time.Millisecond)),
+		epoch:  time.Now(),
+		work:   make(chan *batch[In, Out], cfg.Workers),
+		done:   make(chan struct{}),
+		idle:   cfg.Workers,
 	}
 	return d, nil
 }
@@ -267,6 +335,7 @@ func (d *Dispatcher[In, Out]) Submit(ctx context.Context, items []In) ([]Out, er
 		return nil, context.Cause(ctx)
 	}
 	c := d.getCall()
+	c.ctx = ctx
 	c.items = items
 	c.remaining = len(items)
 
@@ -295,6 +364,18 @@ func (d *Dispatcher[In, Out]) Submit(ctx context.Context, items []In) ([]Out, er
 		if !c.finished {
 			err := context.Cause(ctx)
 			d.finishLocked(c, err) // c is abandoned: a batch may still hold it
+			for _, b := range c.running {
+				b.live--
+				switch {
+				case b.live == 0:
+					b.cancel(ErrCallersGone)
+				case !b.deadline.IsZero() && !time.Now().Before(b.deadline):
+					// The caller with the earliest deadline has just left
+					// at that deadline: the batch's deadline has passed.
+					b.cancel(context.DeadlineExceeded)
+				}
+			}
+			c.running = nil
 			d.maybeCloseLocked()
 			d.mu.Unlock()
 			return nil, err
@@ -329,13 +410,14 @@ func (d *Dispatcher[In, Out]) Stop(ctx context.Context) error {
 
 	select {
 	case <-d.done:
-		d.cancelExec(ErrStopped)
 		return nil
 	case <-ctx.Done():
 	}
 	cause := context.Cause(ctx)
-	d.cancelExec(fmt.Errorf("batching: stop cut short: %w", cause))
 	d.mu.Lock()
+	for _, b := range d.running {
+		b.cancel(fmt.Errorf("batching: stop cut short: %w", cause))
+	}
 	for d.q.n > 0 {
 		c := d.q.front()
 		d.q.pop()
@@ -518,11 +600,17 @@ func (d *Dispatcher[In, Out]) takeLocked(now int64, reason Reason) *batch[In, Ou
 	// The items slice is handed to user code, which may keep it or return
 	// it as its outputs, so every batch gets a fresh one.
 	b.items = make([]In, 0, min(d.queued, room))
+	var deadline time.Time
 	for room > 0 {
 		c := d.headLocked()
 		if c == nil {
 			break
 		}
+		if dl, ok := c.ctx.Deadline(); ok && (deadline.IsZero() || dl.Before(deadline)) {
+			deadline = dl
+		}
+		c.running = append(c.running, b)
+		b.live++
 		k := min(len(c.items)-c.next, room)
 		b.parts = append(b.parts, part[In, Out]{c: c, off: c.next, n: k})
 		b.items = append(b.items, c.items[c.next:c.next+k]...)
@@ -537,6 +625,16 @@ func (d *Dispatcher[In, Out]) takeLocked(now int64, reason Reason) *batch[In, Ou
 			break
 		}
 	}
+	// The batch's context is not derived from any caller's, nor from a
+	// dispatcher context: cancelling it is the dispatcher's job (Stop cut
+	// short, every caller gone, the earliest deadline passed), so it costs
+	// one cancelCtx and no timer or registration with a parent.
+	cctx, cancel := context.WithCancelCause(context.Background())
+	b.ctx, b.cancel, b.deadline = cctx, cancel, deadline
+	if !deadline.IsZero() {
+		b.ctx = &deadlineCtx{Context: cctx, deadline: deadline}
+	}
+	d.running = append(d.running, b)
 	return b
 }
 
@@ -624,39 +722,75 @@ func (d *Dispatcher[In, Out]) runBatch(b *batch[In, Out]) {
 	n := len(b.items)
 	d.obs.Dispatched(n, b.reason, b.waits)
 	start := time.Now()
-	outs, err := d.safeExec(b.items)
+	outs, err := d.safeExec(b.ctx, b.items)
 	took := time.Since(start)
+	b.cancel(nil)
+	ie, perItem := err.(ItemErrors)
+	if perItem && outs == nil && len(ie) == n && !slices.Contains(ie, nil) {
+		outs = make([]Out, n) // every item failed: no outputs needed
+	}
 	switch {
+	case perItem && len(ie) != n:
+		err = fmt.Errorf("%w: ItemErrors has %d entries for a batch of %d items (want one per item, nil where it succeeded)",
+			ErrBatchSize, len(ie), n)
+	case perItem && len(outs) != n:
+		err = fmt.Errorf("%w: %d outputs for %d items (with ItemErrors)", ErrBatchSize, len(outs), n)
+	case perItem && !ie.failed():
+		err = nil
+	case perItem:
 	case err != nil:
 		err = fmt.Errorf("batching: batch of %d items: %w", n, err)
 	case len(outs) != n:
 		err = fmt.Errorf("%w: %d outputs for %d items", ErrBatchSize, len(outs), n)
 	}
+	if _, ok := err.(ItemErrors); !ok {
+		ie = nil // the whole batch failed, or none of it
+	}
 	d.obs.Executed(n, took, err)
 
 	d.mu.Lock()
-	if err == nil {
+	if i := slices.Index(d.running, b); i >= 0 {
+		d.running = slices.Delete(d.running, i, i+1)
+	}
+	if err == nil || ie != nil {
 		d.model.add(n, took)
 	}
 	pos := 0
 	for _, p := range b.parts {
 		c := p.c
+		if i := slices.Index(c.running, b); i >= 0 {
+			c.running = slices.Delete(c.running, i, i+1)
+		}
+		var partErrs ItemErrors
+		if ie != nil {
+			partErrs = ie[pos : pos+p.n]
+		}
 		switch {
 		case c.finished: // shed, cancelled or failed elsewhere: drop
-		case err != nil:
+		case ie == nil && err != nil:
 			d.finishLocked(c, err)
-		case p.n == len(c.items): // the whole call: hand out a sub-slice
+		case p.n == len(c.items) && !partErrs.failed(): // the whole call: hand out a sub-slice
 			c.out = outs[pos : pos+p.n : pos+p.n]
 			c.remaining = 0
 			d.finishLocked(c, nil)
-		default: // one part of a split call
+		default: // one part of a split call, or items of it failed
 			if c.out == nil {
 				c.out = make([]Out, len(c.items))
 			}
 			copy(c.out[p.off:], outs[pos:pos+p.n])
+			if partErrs.failed() {
+				if c.itemErrs == nil {
+					c.itemErrs = make([]error, len(c.items))
+				}
+				copy(c.itemErrs[p.off:], partErrs)
+			}
 			c.remaining -= p.n
 			if c.remaining == 0 {
-				d.finishLocked(c, nil)
+				if c.itemErrs != nil {
+					d.finishLocked(c, ItemErrors(c.itemErrs))
+				} else {
+					d.finishLocked(c, nil)
+				}
 			}
 		}
 		pos += p.n
@@ -697,13 +831,13 @@ func (d *Dispatcher[In, Out]) runBatch(b *batch[In, Out]) {
 }
 
 // safeExec runs the ExecFunc, turning a panic into a *PanicError.
-func (d *Dispatcher[In, Out]) safeExec(items []In) (outs []Out, err error) {
+func (d *Dispatcher[In, Out]) safeExec(ctx context.Context, items []In) (outs []Out, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			outs, err = nil, &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return d.exec(d.execCtx, items)
+	return d.exec(ctx, items)
 }
 
 func (d *Dispatcher[In, Out]) getCall() *call[In, Out] {
@@ -715,7 +849,7 @@ func (d *Dispatcher[In, Out]) getCall() *call[In, Out] {
 
 // putCall recycles a call whose every part has completed.
 func (d *Dispatcher[In, Out]) putCall(c *call[In, Out]) {
-	*c = call[In, Out]{done: c.done}
+	*c = call[In, Out]{done: c.done, running: c.running[:0]}
 	d.calls.Put(c)
 }
 
@@ -729,5 +863,26 @@ func (d *Dispatcher[In, Out]) getBatch() *batch[In, Out] {
 func (d *Dispatcher[In, Out]) putBatch(b *batch[In, Out]) {
 	clear(b.parts)
 	b.items, b.parts, b.waits = nil, b.parts[:0], b.waits[:0]
+	b.ctx, b.cancel, b.deadline, b.live = nil, nil, time.Time{}, 0
 	d.batches.Put(b)
+}
+
+// deadlineCtx is a batch's context when its callers have deadlines: the
+// dispatcher cancels it (with cause context.DeadlineExceeded) when the
+// caller with the earliest deadline leaves at that deadline, which spares a
+// timer per batch.
+type deadlineCtx struct {
+	context.Context // the batch's cancelCtx, so that context.Cause works
+	deadline        time.Time
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Err reports DeadlineExceeded, as a context whose deadline passed does.
+func (c *deadlineCtx) Err() error {
+	err := c.Context.Err()
+	if err != nil && context.Cause(c.Context) == context.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return err
 }
