@@ -138,9 +138,13 @@ func (b *batchMethod[M, In, Out]) instantiate(inst *runnerInstance[M]) methodRun
 		cfg.MaxLatency = b.opts.maxLatency
 	}
 	env := inst.env
+	if t := env.tracer(); t != nil {
+		cfg.Around = t.BatchAround(b.m.runner, b.m.name) // a span per batch, linked to its callers
+	}
 	env.metrics.DeclareRunner(b.m.runner, cfg.MaxBatchSize)
 	br := &batchRuntime[M, In, Out]{decl: b, inst: inst, cfg: cfg}
-	br.mi = &methodInstance[In, Out]{r: inst, metrics: env.metrics.RunnerMethod(b.m.runner, b.m.name), many: br.submit}
+	br.mi = &methodInstance[In, Out]{r: inst, metrics: env.metrics.RunnerMethod(b.m.runner, b.m.name), many: br.submit,
+		trace: env.tracer(), runner: b.m.runner, method: b.m.name}
 	return br
 }
 

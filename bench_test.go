@@ -115,7 +115,15 @@ func benchServers(tb testing.TB) map[string]string {
 	// discarding logger; this server formats every line (text, to
 	// io.Discard), which is its cost without the write to stderr.
 	logged := startHTTPWith(tb, echoService(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "gobento_accesslog": logged.URL(), "bare": startBareEcho(tb)}
+	// Tracing on, every request sampled, spans made and exported to a
+	// discarding exporter (in_memory): the cost of tracing without the
+	// network.
+	cfg = testConfig(tb)
+	typ, rate := "in_memory", 1.0
+	cfg.Tracing.ExporterType, cfg.Tracing.SampleRate = &typ, &rate
+	traced := startHTTP(tb, echoService(), cfg)
+	return map[string]string{"gobento": on.URL(), "gobento_metrics_off": off.URL(), "gobento_accesslog": logged.URL(),
+		"gobento_traced": traced.URL(), "bare": startBareEcho(tb)}
 }
 
 // TestRequestPathAllocationBudget keeps the request path's allocations
@@ -219,6 +227,7 @@ func BenchmarkHandlerEcho(b *testing.B) {
 		{"gobento", "gobento", "/echo", benchText},
 		{"gobento_metrics_off", "gobento_metrics_off", "/echo", benchText},
 		{"gobento_accesslog", "gobento_accesslog", "/echo", benchText},
+		{"gobento_traced", "gobento_traced", "/echo", benchText},
 		{"bare", "bare", "/echo", benchText},
 		{"gobento_json", "gobento", "/echo_json", docJSON},
 		{"bare_json", "bare", "/echo_json", docJSON},

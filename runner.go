@@ -17,6 +17,7 @@ import (
 	"github.com/gobento/bento/internal/instrument"
 	"github.com/gobento/bento/internal/modelpool"
 	"github.com/gobento/bento/internal/runnername"
+	"github.com/gobento/bento/internal/tracing"
 )
 
 // ErrOverloaded is the cause of the 503 a runner method returns when it sheds
@@ -33,6 +34,15 @@ type runtimeEnv struct {
 	cfg     *config.Config
 	metrics *instrument.Set
 	log     *slog.Logger
+	tracing *tracing.Tracing // nil or off: no spans
+}
+
+// tracer returns the tracing of runner calls, or nil when it is off.
+func (e *runtimeEnv) tracer() *tracing.Tracing {
+	if e.tracing == nil || !e.tracing.On() {
+		return nil
+	}
+	return e.tracing
 }
 
 // runnerDecl is the type-erased side of a [Runner] the service holds: the
@@ -345,6 +355,9 @@ type RunnerMethod[In, Out any] struct {
 type methodInstance[In, Out any] struct {
 	r       runnerCore
 	metrics *instrument.Route
+	trace   *tracing.Tracing // nil when tracing is off
+	runner  string
+	method  string
 	single  func(ctx context.Context, in In) (Out, error)      // a plain method
 	many    func(ctx context.Context, ins []In) ([]Out, error) // a batchable method
 }
@@ -384,7 +397,7 @@ func (m *RunnerMethod[In, Out]) Name() string { return m.name }
 // [ItemErrors], this item's own entry), a 503 [Error] wrapping
 // [ErrOverloaded] when the call is shed, the context's error when ctx ends
 // first.
-func (m *RunnerMethod[In, Out]) Run(ctx context.Context, in In) (Out, error) {
+func (m *RunnerMethod[In, Out]) Run(ctx context.Context, in In) (out Out, err error) {
 	var zero Out
 	if m.batch {
 		outs, err := m.RunMany(ctx, []In{in})
@@ -401,7 +414,12 @@ func (m *RunnerMethod[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 		return zero, runnerStopped(m.runner)
 	}
 	start := mi.metrics.Start()
-	out, err := mi.call(ctx, in)
+	if mi.trace != nil {
+		var end func(error)
+		ctx, end = mi.trace.RunnerCall(ctx, mi.runner, mi.method, 1)
+		defer func() { end(err) }()
+	}
+	out, err = mi.call(ctx, in)
 	mi.metrics.Done(start, statusOf(err))
 	return out, err
 }
@@ -426,13 +444,18 @@ func (mi *methodInstance[In, Out]) call(ctx context.Context, in In) (Out, error)
 // those that succeeded) and no outputs. For a non-batchable method the
 // inputs run one after another and the first error ends the call. The call
 // counts as one runner request in the metrics.
-func (m *RunnerMethod[In, Out]) RunMany(ctx context.Context, ins []In) ([]Out, error) {
+func (m *RunnerMethod[In, Out]) RunMany(ctx context.Context, ins []In) (outs []Out, err error) {
 	mi := m.live.Load()
 	if mi == nil {
 		return nil, runnerStopped(m.runner)
 	}
 	start := mi.metrics.Start()
-	outs, err := mi.runMany(ctx, ins)
+	if mi.trace != nil {
+		var end func(error)
+		ctx, end = mi.trace.RunnerCall(ctx, mi.runner, mi.method, len(ins))
+		defer func() { end(err) }()
+	}
+	outs, err = mi.runMany(ctx, ins)
 	mi.metrics.Done(start, statusOf(err))
 	return outs, err
 }
@@ -490,7 +513,8 @@ type plainMethod[M, In, Out any] struct {
 func (p *plainMethod[M, In, Out]) methodName() string { return p.m.name }
 
 func (p *plainMethod[M, In, Out]) instantiate(inst *runnerInstance[M]) methodRuntime {
-	mi := &methodInstance[In, Out]{r: inst, metrics: inst.env.metrics.RunnerMethod(p.m.runner, p.m.name)}
+	mi := &methodInstance[In, Out]{r: inst, metrics: inst.env.metrics.RunnerMethod(p.m.runner, p.m.name),
+		trace: inst.env.tracer(), runner: p.m.runner, method: p.m.name}
 	mi.single = func(ctx context.Context, in In) (Out, error) {
 		return onWorker(ctx, inst, func(model M) (Out, error) { return p.fn(model, ctx, in) })
 	}

@@ -128,7 +128,11 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 	logBentoMLKeys(cfg, log)
 	rt = &runtime{svc: svc, cfg: cfg, log: log, reg: reg, custom: custom, gather: custom, metrics: set}
 	defer rt.closeOnError(&err)
-	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log}
+	if rt.tracing, err = tracing.New(context.Background(), cfg.Tracing, tracing.Options{
+		ServiceName: svc.Name(), ServiceVersion: svc.Version(), Log: log, Registerer: reg}); err != nil {
+		return nil, err
+	}
+	rt.env = &runtimeEnv{cfg: cfg, metrics: set, log: log, tracing: rt.tracing}
 	if cfg.APIServer.Dashboard.Enabled && cfg.APIServer.Metrics.Enabled {
 		rt.dash = dashboard.New(dashboard.Options{Gatherer: rt.gather,
 			APINamespace: cfg.APIServer.Metrics.Namespace, RunnerNamespace: cfg.Runners.Metrics.Namespace})
@@ -146,10 +150,6 @@ func newRuntime(svc *Service, cfg *config.Config, proto instrument.Protocol, o s
 		return nil, err
 	}
 	rt.warnOverrides()
-	if rt.tracing, err = tracing.New(context.Background(), cfg.Tracing, tracing.Options{
-		ServiceName: svc.Name(), ServiceVersion: svc.Version(), Log: log, Registerer: reg}); err != nil {
-		return nil, err
-	}
 	if o := cfg.APIServer.Metrics.OTLP; o.Enabled && cfg.APIServer.Metrics.Enabled {
 		if rt.otlp, err = otlpmetrics.Start(context.Background(), rt.gather, o, svc.Name(), svc.Version()); err != nil {
 			return nil, err

@@ -6,9 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
@@ -141,5 +144,87 @@ func TestTracingHTTP(t *testing.T) {
 	}
 	if s := spans[0]; s.traceID != "4bf92f3577b34da6a3ce929d0e0e4736" || s.parentID != "00f067aa0ba902b7" || s.name != "POST /echo" {
 		t.Errorf("span %+v, want POST /echo under the traceparent's span", s)
+	}
+}
+
+// Requests through a batched runner, traced at sample rate 1: every
+// request has its span tree (server span → runner call → queue wait), each
+// queue span links to the batch that served it, and each batch span links
+// exactly the runner-call spans of its callers, with its size.
+func TestTracingBatches(t *testing.T) {
+	sink, addr := traceReceiver(t)
+	svc := bento.NewService("traced_batches")
+	r := bento.NewRunner(svc, "double", func() (int, error) { return 2, nil })
+	m := bento.BatchMethod(r, "apply", func(k int, ctx context.Context, xs []float64) ([]float64, error) {
+		time.Sleep(2 * time.Millisecond) // a model: calls pile up meanwhile
+		out := make([]float64, len(xs))
+		for i, x := range xs {
+			out[i] = x * float64(k)
+		}
+		return out, nil
+	}, bento.MaxBatchSize(8), bento.MaxLatency(2*time.Second))
+	bento.API(svc, "double", bento.JSON[float64](), bento.JSON[float64](), m.Run)
+	cfg := testConfig(t)
+	typ, rate, proto, ep := "otlp", 1.0, "grpc", "http://"+addr
+	cfg.Tracing.ExporterType, cfg.Tracing.SampleRate, cfg.Tracing.OTLP.Protocol, cfg.Tracing.OTLP.Endpoint = &typ, &rate, &proto, &ep
+	srv := startHTTPWith(t, svc, cfg, quietLogger(t))
+	const n = 48
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			st, body, err := relSend(http.DefaultClient, "POST", srv.URL()+"/double", "application/json", []byte(strconv.Itoa(i)))
+			if err != nil || st != 200 || string(body) != strconv.Itoa(2*i) {
+				t.Errorf("double(%d): %d %s %v", i, st, body, err)
+			}
+		})
+	}
+	wg.Wait()
+	shutdown(t, srv)
+
+	byID := map[string]sunkSpan{}
+	kinds := map[string][]sunkSpan{}
+	for _, s := range sink.all() {
+		byID[s.spanID] = s
+		kinds[strings.Fields(s.name)[0]] = append(kinds[strings.Fields(s.name)[0]], s)
+	}
+	servers, runners, queues, batches := kinds["POST"], kinds["runner"], kinds["queue"], kinds["batch"]
+	if len(servers) != n || len(runners) != n || len(queues) != n {
+		t.Fatalf("%d server, %d runner-call and %d queue spans for %d requests", len(servers), len(runners), len(queues), n)
+	}
+	if len(batches) == 0 || len(batches) >= n {
+		t.Fatalf("%d batch spans for %d requests: want batching", len(batches), n)
+	}
+	// The tree of every request.
+	for _, q := range queues {
+		rc, ok := byID[q.parentID]
+		if !ok || rc.name != "runner double.apply" {
+			t.Fatalf("queue span %+v: parent is not a runner-call span", q)
+		}
+		if sv, ok := byID[rc.parentID]; !ok || sv.name != "POST /double" || sv.traceID != q.traceID {
+			t.Fatalf("runner-call span %+v: parent is not the request's server span", rc)
+		}
+		if len(q.links) != 1 {
+			t.Fatalf("queue span links %v, want its batch", q.links)
+		}
+	}
+	// Each batch links exactly the runner calls whose queue spans link it.
+	total := 0
+	for _, b := range batches {
+		var want []string
+		for _, q := range queues {
+			if q.links[0] == b.spanID {
+				want = append(want, q.parentID)
+			}
+		}
+		slices.Sort(want)
+		got := slices.Sorted(slices.Values(b.links))
+		if !slices.Equal(got, want) || len(got) == 0 {
+			t.Errorf("batch %s links %v, want the runner calls %v", b.spanID, got, want)
+		}
+		size, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimSuffix(b.attrs["bentoml.batch.size"], "}"), "int_value:"))
+		total += size
+	}
+	if total != n {
+		t.Errorf("batch sizes add up to %d, want %d", total, n)
 	}
 }

@@ -104,6 +104,20 @@ type Config struct {
 	// its own batch (still split by MaxBatchSize), nothing is shed, and at
 	// most Workers batches run at once.
 	Enabled bool
+	// Around, when set, is called as each batch starts, with the batch's
+	// ctx and its callers (one per call part, oldest first); it returns
+	// the ctx the ExecFunc gets (it must keep ctx's deadline and
+	// cancellation, e.g. by deriving from it) and, if not nil, a function
+	// called with the batch's error when the ExecFunc has returned.
+	// Tracing uses it to make one span per batch, linked to its callers.
+	Around func(ctx context.Context, callers []Caller, reason Reason) (context.Context, func(error))
+}
+
+// Caller is one call part of a batch, as [Config.Around] sees it.
+type Caller struct {
+	Ctx      context.Context // the caller's context, as given to Submit
+	Enqueued time.Time       // when the call was submitted
+	Items    int             // its items in this batch
 }
 
 func (c Config) validate() error {
@@ -716,14 +730,34 @@ func (d *Dispatcher[In, Out]) worker() {
 	d.mu.Unlock()
 }
 
+// around calls Config.Around for b. The calls' fields it reads (ctx, enq)
+// are set once at Submit and never change.
+//
+//go:noinline
+func (d *Dispatcher[In, Out]) around(b *batch[In, Out]) (context.Context, func(error)) {
+	callers := make([]Caller, len(b.parts))
+	for i, p := range b.parts {
+		callers[i] = Caller{Ctx: p.c.ctx, Enqueued: d.epoch.Add(time.Duration(p.c.enq)), Items: p.n}
+	}
+	return d.cfg.Around(b.ctx, callers, b.reason)
+}
+
 // runBatch executes b, hands each caller its outputs (or the error) and
 // then lets the now free worker take the next batch.
 func (d *Dispatcher[In, Out]) runBatch(b *batch[In, Out]) {
 	n := len(b.items)
 	d.obs.Dispatched(n, b.reason, b.waits)
+	ctx := b.ctx
+	var end func(error)
+	if d.cfg.Around != nil {
+		ctx, end = d.around(b)
+	}
 	start := time.Now()
-	outs, err := d.safeExec(b.ctx, b.items)
+	outs, err := d.safeExec(ctx, b.items)
 	took := time.Since(start)
+	if end != nil {
+		end(err)
+	}
 	b.cancel(nil)
 	ie, perItem := err.(ItemErrors)
 	if perItem && outs == nil && len(ie) == n && !slices.Contains(ie, nil) {
