@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gobento/bento/internal/batching"
+	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
 )
 
@@ -43,33 +44,11 @@ func MaxLatency(d time.Duration) BatchOption { return func(o *batchOptions) { o.
 type ItemErrors []error
 
 // Error reports how many items failed and the first failure.
-func (e ItemErrors) Error() string {
-	n, first := 0, -1
-	for i, err := range e {
-		if err != nil {
-			n++
-			if first < 0 {
-				first = i
-			}
-		}
-	}
-	if n == 0 {
-		return fmt.Sprintf("bento: no item of %d failed", len(e))
-	}
-	return fmt.Sprintf("bento: %d of %d items failed; item %d: %v", n, len(e), first, e[first])
-}
+func (e ItemErrors) Error() string { return errs.ItemsMessage("bento", e) }
 
 // Unwrap returns the non-nil entries, so that errors.Is and errors.As see
 // the items' errors (errors.As finds the first failed item's [*Error]).
-func (e ItemErrors) Unwrap() []error {
-	var out []error
-	for _, err := range e {
-		if err != nil {
-			out = append(out, err)
-		}
-	}
-	return out
-}
+func (e ItemErrors) Unwrap() []error { return errs.ItemsUnwrap(e) }
 
 // BatchMethod declares a batchable method of r. fn receives a slice of inputs
 // gathered from concurrent callers (oldest first, at most the max batch size)

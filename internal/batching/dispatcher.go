@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/gobento/bento/internal/errs"
 )
 
 // ErrStopped is returned by [Dispatcher.Submit] once [Dispatcher.Stop] has
@@ -42,33 +44,11 @@ var ErrCallersGone = errors.New("batching: every caller of the batch has gone")
 type ItemErrors []error
 
 // Error reports how many items failed and the first failure.
-func (e ItemErrors) Error() string {
-	n, first := 0, -1
-	for i, err := range e {
-		if err != nil {
-			n++
-			if first < 0 {
-				first = i
-			}
-		}
-	}
-	if n == 0 {
-		return fmt.Sprintf("batching: no item of %d failed", len(e))
-	}
-	return fmt.Sprintf("batching: %d of %d items failed; item %d: %v", n, len(e), first, e[first])
-}
+func (e ItemErrors) Error() string { return errs.ItemsMessage("batching", e) }
 
 // Unwrap returns the non-nil entries, so that errors.Is and errors.As see
 // the item errors.
-func (e ItemErrors) Unwrap() []error {
-	var out []error
-	for _, err := range e {
-		if err != nil {
-			out = append(out, err)
-		}
-	}
-	return out
-}
+func (e ItemErrors) Unwrap() []error { return errs.ItemsUnwrap(e) }
 
 // failed reports whether any entry is non-nil.
 func (e ItemErrors) failed() bool {
