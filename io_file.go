@@ -6,6 +6,7 @@ import (
 	"net/textproto"
 	"strings"
 
+	"github.com/gobento/bento/internal/codec"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
@@ -67,18 +68,18 @@ func File(opts ...FileOption) IO[FileData] {
 	if o.mime != "" {
 		mt, _, err := mime.ParseMediaType(o.mime)
 		if err != nil || !strings.Contains(mt, "/") {
-			f.err = fmt.Errorf("bento: File: FileMIME %q is not a media type such as application/pdf", o.mime)
+			f.err = fmt.Errorf("File: FileMIME %q is not a media type such as application/pdf", o.mime)
 		}
 		f.mime = mt
 	}
-	return f
+	return ioOf[FileData](f)
 }
 
 // validate reports a misconfigured descriptor (see validator).
-func (f *fileIO) validate() error { return f.err }
+func (f *fileIO) Validate() error { return f.err }
 
 func (f *fileIO) broken() error {
-	return Internal("the File descriptor is misconfigured: %v", f.err)
+	return codec.Internalf("the File descriptor is misconfigured: %v", f.err)
 }
 
 // responseType is the default Content-Type of results.
@@ -108,31 +109,31 @@ func (f *fileIO) Spec() iospec.Spec {
 	}
 }
 
-func (f *fileIO) decodeHTTP(p iospec.Payload) (FileData, error) {
+func (f *fileIO) DecodeHTTP(p iospec.Payload) (FileData, error) {
 	if f.err != nil {
 		return FileData{}, f.broken()
 	}
-	mt := mediaType(p.ContentType)
+	mt := codec.MediaType(p.ContentType)
 	if mt == "multipart/form-data" && f.mime != mt {
 		return f.fromForm(p)
 	}
 	if f.mime != "" && mt != f.mime {
-		return FileData{}, errUnsupportedMedia(gotType(p.ContentType), f.mime, "multipart/form-data")
+		return FileData{}, codec.ErrUnsupportedMedia(codec.GotType(p.ContentType), f.mime, "multipart/form-data")
 	}
 	if len(p.Body) == 0 {
-		return FileData{}, BadInputf("the file is empty")
+		return FileData{}, codec.BadInputf("the file is empty")
 	}
-	return FileData{Name: payloadFilename(p), ContentType: p.ContentType, Data: p.Body}, nil
+	return FileData{Name: codec.PayloadFilename(p), ContentType: p.ContentType, Data: p.Body}, nil
 }
 
 // fromForm picks the file part of a multipart/form-data body.
 func (f *fileIO) fromForm(p iospec.Payload) (FileData, error) {
-	var found *formPart
-	err := readParts(p.ContentType, p.Body, func(fp formPart) (bool, error) {
-		if f.mime != "" && mediaType(fp.contentType()) != f.mime {
+	var found *codec.FormPart
+	err := codec.ReadParts(p.ContentType, p.Body, func(fp codec.FormPart) (bool, error) {
+		if f.mime != "" && codec.MediaType(fp.ContentType()) != f.mime {
 			return false, nil
 		}
-		if f.mime == "" && fp.filename == "" {
+		if f.mime == "" && fp.Filename == "" {
 			return false, nil
 		}
 		found = &fp
@@ -143,14 +144,14 @@ func (f *fileIO) fromForm(p iospec.Payload) (FileData, error) {
 	}
 	if found == nil {
 		if f.mime != "" {
-			return FileData{}, BadInputf("no file of type %s found in multipart form", f.mime)
+			return FileData{}, codec.BadInputf("no file of type %s found in multipart form", f.mime)
 		}
-		return FileData{}, BadInputf("no file found in multipart form")
+		return FileData{}, codec.BadInputf("no file found in multipart form")
 	}
-	if len(found.body) == 0 {
-		return FileData{}, BadInputf("the file is empty")
+	if len(found.Body) == 0 {
+		return FileData{}, codec.BadInputf("the file is empty")
 	}
-	return FileData{Name: found.filename, ContentType: found.contentType(), Data: found.body}, nil
+	return FileData{Name: found.Filename, ContentType: found.ContentType(), Data: found.Body}, nil
 }
 
 // contentType is the Content-Type a result is sent with.
@@ -161,7 +162,7 @@ func (f *fileIO) contentType(v FileData) string {
 	return f.responseType()
 }
 
-func (f *fileIO) encodeHTTP(v FileData) (iospec.Payload, error) {
+func (f *fileIO) EncodeHTTP(v FileData) (iospec.Payload, error) {
 	if f.err != nil {
 		return iospec.Payload{}, f.broken()
 	}
@@ -174,24 +175,24 @@ func (f *fileIO) encodeHTTP(v FileData) (iospec.Payload, error) {
 	return p, nil
 }
 
-func (f *fileIO) decodeProto(v protoValue) (FileData, error) {
+func (f *fileIO) DecodeProto(v codec.Value) (FileData, error) {
 	if f.err != nil {
 		return FileData{}, f.broken()
 	}
 	kind := v.File.GetKind()
-	if f.mime != "" && kind != "" && mediaType(kind) != f.mime {
-		return FileData{}, BadInputf("file kind %q does not match the expected type %s", truncate(kind, 100), f.mime)
+	if f.mime != "" && kind != "" && codec.MediaType(kind) != f.mime {
+		return FileData{}, codec.BadInputf("file kind %q does not match the expected type %s", codec.Truncate(kind, 100), f.mime)
 	}
 	if len(v.File.GetContent()) == 0 {
-		return FileData{}, BadInputf("file content is empty")
+		return FileData{}, codec.BadInputf("file content is empty")
 	}
 	return FileData{ContentType: kind, Data: v.File.GetContent()}, nil
 }
 
-func (f *fileIO) encodeProto(v FileData) (protoValue, error) {
+func (f *fileIO) EncodeProto(v FileData) (codec.Value, error) {
 	if f.err != nil {
-		return protoValue{}, f.broken()
+		return codec.Value{}, f.broken()
 	}
 	kind := f.contentType(v)
-	return protoValue{Field: "file", File: &pb.File{Kind: &kind, Content: v.Data}}, nil
+	return codec.Value{Field: "file", File: &pb.File{Kind: &kind, Content: v.Data}}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/gobento/bento/internal/codec"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
@@ -106,7 +107,7 @@ func Image(opts ...ImageOption) IO[image.Image] {
 		o(&im.opts)
 	}
 	im.err = im.setup()
-	return im
+	return ioOf[image.Image](im)
 }
 
 // defaultImageTypes are the formats the standard library decodes.
@@ -117,7 +118,7 @@ func (im *imageIO) setup() error {
 	if im.opts.allowedSet {
 		list = im.opts.allowed
 		if len(list) == 0 {
-			return fmt.Errorf("bento: Image: AllowedTypes needs at least one type")
+			return fmt.Errorf("Image: AllowedTypes needs at least one type")
 		}
 	}
 	im.allowed = map[string]bool{}
@@ -125,7 +126,7 @@ func (im *imageIO) setup() error {
 	for _, t := range list {
 		mt, _, err := mime.ParseMediaType(t)
 		if err != nil || !strings.HasPrefix(mt, "image/") || strings.Contains(mt, "*") {
-			return fmt.Errorf("bento: Image: AllowedTypes: %q is not an image media type such as image/png", t)
+			return fmt.Errorf("Image: AllowedTypes: %q is not an image media type such as image/png", t)
 		}
 		mt = normImageType(mt)
 		if !im.allowed[mt] {
@@ -139,10 +140,10 @@ func (im *imageIO) setup() error {
 	case "image/png", "image/jpeg", "image/gif":
 		im.opts.format = normImageType(strings.ToLower(im.opts.format))
 	default:
-		return fmt.Errorf("bento: Image: ImageFormat %q is not supported; use image/png, image/jpeg or image/gif", im.opts.format)
+		return fmt.Errorf("Image: ImageFormat %q is not supported; use image/png, image/jpeg or image/gif", im.opts.format)
 	}
 	if im.opts.maxPixels <= 0 {
-		return fmt.Errorf("bento: Image: MaxImagePixels must be positive, got %d", im.opts.maxPixels)
+		return fmt.Errorf("Image: MaxImagePixels must be positive, got %d", im.opts.maxPixels)
 	}
 	return nil
 }
@@ -159,10 +160,10 @@ func normImageType(mt string) string {
 }
 
 // validate reports a misconfigured descriptor (see validator).
-func (im *imageIO) validate() error { return im.err }
+func (im *imageIO) Validate() error { return im.err }
 
 func (im *imageIO) broken() error {
-	return Internal("the Image descriptor is misconfigured: %v", im.err)
+	return codec.Internalf("the Image descriptor is misconfigured: %v", im.err)
 }
 
 func (im *imageIO) Spec() iospec.Spec {
@@ -194,11 +195,11 @@ func looksLikeImage(b []byte) bool {
 	return strings.HasPrefix(http.DetectContentType(b), "image/")
 }
 
-func (im *imageIO) decodeHTTP(p iospec.Payload) (image.Image, error) {
+func (im *imageIO) DecodeHTTP(p iospec.Payload) (image.Image, error) {
 	if im.err != nil {
 		return nil, im.broken()
 	}
-	mt := normImageType(mediaType(p.ContentType))
+	mt := normImageType(codec.MediaType(p.ContentType))
 	switch {
 	case mt == "multipart/form-data":
 		return im.fromForm(p)
@@ -216,7 +217,7 @@ func (im *imageIO) decodeHTTP(p iospec.Payload) (image.Image, error) {
 // way an image is accepted, and hints at curl -d when the body looks like a
 // file that curl stripped of its newlines.
 func (im *imageIO) errUnsupported(p iospec.Payload) *Error {
-	got := gotType(p.ContentType)
+	got := codec.GotType(p.ContentType)
 	if got == "" {
 		got = "none"
 	}
@@ -239,16 +240,16 @@ func curlDataHint(body []byte) string {
 
 // fromForm decodes the first image part of a multipart/form-data body.
 func (im *imageIO) fromForm(p iospec.Payload) (image.Image, error) {
-	var found *formPart
+	var found *codec.FormPart
 	var other []string
-	err := readParts(p.ContentType, p.Body, func(fp formPart) (bool, error) {
-		mt := normImageType(mediaType(fp.contentType()))
+	err := codec.ReadParts(p.ContentType, p.Body, func(fp codec.FormPart) (bool, error) {
+		mt := normImageType(codec.MediaType(fp.ContentType()))
 		switch {
 		case im.allowed[mt]:
-		case (mt == "" || mt == "application/octet-stream") && fp.filename != "" && looksLikeImage(fp.body):
+		case (mt == "" || mt == "application/octet-stream") && fp.Filename != "" && looksLikeImage(fp.Body):
 		default:
 			if strings.HasPrefix(mt, "image/") && len(other) < 5 {
-				other = append(other, truncate(mt, 50))
+				other = append(other, codec.Truncate(mt, 50))
 			}
 			return false, nil
 		}
@@ -260,35 +261,35 @@ func (im *imageIO) fromForm(p iospec.Payload) (image.Image, error) {
 	}
 	if found == nil {
 		if len(other) > 0 {
-			return nil, BadInputf("no image of an accepted type (%s) found in multipart form; found %s", im.list, strings.Join(other, ", "))
+			return nil, codec.BadInputf("no image of an accepted type (%s) found in multipart form; found %s", im.list, strings.Join(other, ", "))
 		}
-		return nil, BadInputf("no image file found in multipart form")
+		return nil, codec.BadInputf("no image file found in multipart form")
 	}
-	return im.decodeBytes(found.body)
+	return im.decodeBytes(found.Body)
 }
 
 // decodeBytes checks the image header against the limits, then decodes.
 func (im *imageIO) decodeBytes(b []byte) (image.Image, error) {
 	if len(b) == 0 {
-		return nil, BadInputf("the image is empty")
+		return nil, codec.BadInputf("the image is empty")
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, BadInputf("invalid image: %s%s", truncate(err.Error(), 200), curlDataHint(b))
+		return nil, codec.BadInputf("invalid image: %s%s", codec.Truncate(err.Error(), 200), curlDataHint(b))
 	}
 	if mt := normImageType("image/" + format); !im.allowed[mt] {
-		return nil, BadInputf("image format %s is not accepted; accepted types: %s", truncate(mt, 50), im.list)
+		return nil, codec.BadInputf("image format %s is not accepted; accepted types: %s", codec.Truncate(mt, 50), im.list)
 	}
 	w, h := int64(cfg.Width), int64(cfg.Height)
 	switch {
 	case w <= 0 || h <= 0:
-		return nil, BadInputf("invalid image: it has no pixels (%dx%d)", w, h)
+		return nil, codec.BadInputf("invalid image: it has no pixels (%dx%d)", w, h)
 	case w > maxImageSide || h > maxImageSide || w*h > int64(im.opts.maxPixels):
-		return nil, BadInputf("image is too large: %dx%d pixels; the limit is %d pixels and %d per side", w, h, im.opts.maxPixels, maxImageSide)
+		return nil, codec.BadInputf("image is too large: %dx%d pixels; the limit is %d pixels and %d per side", w, h, im.opts.maxPixels, maxImageSide)
 	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
-		return nil, BadInputf("invalid image: %s", truncate(err.Error(), 200))
+		return nil, codec.BadInputf("invalid image: %s", codec.Truncate(err.Error(), 200))
 	}
 	return img, nil
 }
@@ -317,7 +318,7 @@ func (im *imageIO) encode(img image.Image) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (im *imageIO) encodeHTTP(img image.Image) (iospec.Payload, error) {
+func (im *imageIO) EncodeHTTP(img image.Image) (iospec.Payload, error) {
 	if im.err != nil {
 		return iospec.Payload{}, im.broken()
 	}
@@ -336,27 +337,27 @@ func (im *imageIO) encodeHTTP(img image.Image) (iospec.Payload, error) {
 	}, nil
 }
 
-func (im *imageIO) decodeProto(v protoValue) (image.Image, error) {
+func (im *imageIO) DecodeProto(v codec.Value) (image.Image, error) {
 	if im.err != nil {
 		return nil, im.broken()
 	}
-	if kind := v.File.GetKind(); kind != "" && !im.allowed[normImageType(mediaType(kind))] {
-		return nil, BadInputf("file kind %q is not an accepted image type; accepted types: %s", truncate(kind, 100), im.list)
+	if kind := v.File.GetKind(); kind != "" && !im.allowed[normImageType(codec.MediaType(kind))] {
+		return nil, codec.BadInputf("file kind %q is not an accepted image type; accepted types: %s", codec.Truncate(kind, 100), im.list)
 	}
 	if len(v.File.GetContent()) == 0 {
-		return nil, BadInputf("file content is empty")
+		return nil, codec.BadInputf("file content is empty")
 	}
 	return im.decodeBytes(v.File.GetContent())
 }
 
-func (im *imageIO) encodeProto(img image.Image) (protoValue, error) {
+func (im *imageIO) EncodeProto(img image.Image) (codec.Value, error) {
 	if im.err != nil {
-		return protoValue{}, im.broken()
+		return codec.Value{}, im.broken()
 	}
 	b, err := im.encode(img)
 	if err != nil {
-		return protoValue{}, err
+		return codec.Value{}, err
 	}
 	kind := im.opts.format
-	return protoValue{Field: "file", File: &pb.File{Kind: &kind, Content: b}}, nil
+	return codec.Value{Field: "file", File: &pb.File{Kind: &kind, Content: b}}, nil
 }

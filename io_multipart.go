@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"mime/multipart"
 	"net/textproto"
@@ -13,90 +12,10 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/gobento/bento/internal/codec"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
-
-// validator is implemented by descriptors that can be misconfigured. API
-// registration calls validateDescriptor so that mistakes are reported when
-// the service starts, not at request time.
-type validator interface {
-	validate() error
-}
-
-// validateDescriptor returns d's configuration error, if d has one.
-func validateDescriptor(d any) error {
-	if v, ok := d.(validator); ok {
-		return v.validate()
-	}
-	return nil
-}
-
-// truncate shortens s to at most n bytes for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// gotType is a request's Content-Type as quoted in a 415: its media type
-// (or the raw value when it does not parse), shortened.
-func gotType(contentType string) string {
-	mt := mediaType(contentType)
-	if mt == "" {
-		mt = contentType
-	}
-	return truncate(mt, 100)
-}
-
-// maxFormParts bounds the parts read from one multipart/form-data body.
-const maxFormParts = 1000
-
-// formPart is one part of a multipart/form-data body.
-type formPart struct {
-	name     string // form field name
-	filename string
-	header   textproto.MIMEHeader
-	body     []byte
-}
-
-// contentType returns the part's Content-Type header ("" when absent).
-func (p formPart) contentType() string { return p.header.Get("Content-Type") }
-
-// readParts reads a multipart/form-data body part by part, calling visit
-// for each until it returns stop. Malformed bodies are a 400.
-func readParts(contentType string, body []byte, visit func(formPart) (stop bool, err error)) error {
-	_, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return BadInputf("invalid Content-Type %q: %v", truncate(contentType, 100), err)
-	}
-	boundary := params["boundary"]
-	if boundary == "" {
-		return BadInputf("multipart/form-data request without a boundary parameter")
-	}
-	r := multipart.NewReader(bytes.NewReader(body), boundary)
-	for n := 0; ; n++ {
-		part, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return BadInputf("malformed multipart body: %s", truncate(err.Error(), 200))
-		}
-		if n >= maxFormParts {
-			return BadInputf("too many parts in the multipart body (more than %d)", maxFormParts)
-		}
-		data, err := io.ReadAll(part)
-		if err != nil {
-			return BadInputf("malformed multipart body: %s", truncate(err.Error(), 200))
-		}
-		stop, err := visit(formPart{name: part.FormName(), filename: part.FileName(), header: part.Header, body: data})
-		if err != nil || stop {
-			return err
-		}
-	}
-}
 
 // ---- Multipart ----------------------------------------------------------------
 
@@ -130,8 +49,8 @@ type MultipartField struct {
 
 	decodeHTTP  func(iospec.Payload) (any, error)
 	encodeHTTP  func(any) (iospec.Payload, error)
-	decodeProto func(protoValue) (any, error)
-	encodeProto func(any) (protoValue, error)
+	decodeProto func(codec.Value) (any, error)
+	encodeProto func(any) (codec.Value, error)
 }
 
 // Field declares a field of a [Multipart] descriptor: the form part (or
@@ -139,15 +58,15 @@ type MultipartField struct {
 // stored in [Parts] as a T.
 func Field[T any](name string, d IO[T]) MultipartField {
 	f := MultipartField{name: name}
-	if d == nil {
+	if d.c == nil {
 		f.err = fmt.Errorf("field %q has no descriptor", name)
 		return f
 	}
-	_, f.nested = any(d).(*multipartIO)
-	f.err = validateDescriptor(d)
-	f.spec = d.Spec()
+	_, f.nested = any(d.c).(*multipartIO)
+	f.err = d.validate()
+	f.spec = d.wireSpec()
 	f.decodeHTTP = func(p iospec.Payload) (any, error) { return d.decodeHTTP(p) }
-	f.decodeProto = func(v protoValue) (any, error) { return decodeProtoValue(d, f.spec, v) }
+	f.decodeProto = func(v codec.Value) (any, error) { return codec.DecodeValue(d.c, &f.spec, v) }
 	f.encodeHTTP = func(v any) (iospec.Payload, error) {
 		t, ok := v.(T)
 		if !ok {
@@ -155,10 +74,10 @@ func Field[T any](name string, d IO[T]) MultipartField {
 		}
 		return d.encodeHTTP(t)
 	}
-	f.encodeProto = func(v any) (protoValue, error) {
+	f.encodeProto = func(v any) (codec.Value, error) {
 		t, ok := v.(T)
 		if !ok {
-			return protoValue{}, fmt.Errorf("bento: multipart result field %q holds %T, not %v", name, v, reflect.TypeFor[T]())
+			return codec.Value{}, fmt.Errorf("bento: multipart result field %q holds %T, not %v", name, v, reflect.TypeFor[T]())
 		}
 		return d.encodeProto(t)
 	}
@@ -197,29 +116,29 @@ type multipartIO struct {
 func Multipart(fields ...MultipartField) IO[Parts] {
 	m := &multipartIO{fields: append([]MultipartField(nil), fields...)}
 	m.err = m.check()
-	return m
+	return ioOf[Parts](m)
 }
 
 func (m *multipartIO) check() error {
 	if len(m.fields) == 0 {
-		return errors.New("bento: Multipart needs at least one field")
+		return errors.New("Multipart needs at least one field")
 	}
 	seen := map[string]bool{}
 	var errList []error
 	for i, f := range m.fields {
 		switch {
 		case f.name == "":
-			errList = append(errList, fmt.Errorf("bento: Multipart field %d has an empty name", i))
+			errList = append(errList, fmt.Errorf("Multipart field %d has an empty name", i))
 		case strings.ContainsFunc(f.name, unicode.IsControl) || strings.ContainsRune(f.name, '"'):
-			errList = append(errList, fmt.Errorf("bento: Multipart field name %q contains a control character or a quote", f.name))
+			errList = append(errList, fmt.Errorf("Multipart field name %q contains a control character or a quote", f.name))
 		case seen[f.name]:
-			errList = append(errList, fmt.Errorf("bento: Multipart field %q is declared twice", f.name))
+			errList = append(errList, fmt.Errorf("Multipart field %q is declared twice", f.name))
 		case f.decodeHTTP == nil && f.err == nil:
-			errList = append(errList, fmt.Errorf("bento: Multipart field %d was not made with Field", i))
+			errList = append(errList, fmt.Errorf("Multipart field %d was not made with Field", i))
 		case f.nested:
-			errList = append(errList, fmt.Errorf("bento: Multipart field %q is itself a Multipart, which is not supported", f.name))
+			errList = append(errList, fmt.Errorf("Multipart field %q is itself a Multipart, which is not supported", f.name))
 		case f.err != nil:
-			errList = append(errList, fmt.Errorf("bento: Multipart field %q: %w", f.name, f.err))
+			errList = append(errList, fmt.Errorf("Multipart field %q: %w", f.name, f.err))
 		}
 		seen[f.name] = true
 	}
@@ -227,10 +146,10 @@ func (m *multipartIO) check() error {
 }
 
 // validate reports a misconfigured descriptor (see validator).
-func (m *multipartIO) validate() error { return m.err }
+func (m *multipartIO) Validate() error { return m.err }
 
 func (m *multipartIO) broken() error {
-	return Internal("the Multipart descriptor is misconfigured: %v", m.err)
+	return codec.Internalf("the Multipart descriptor is misconfigured: %v", m.err)
 }
 
 func (m *multipartIO) Spec() iospec.Spec {
@@ -279,24 +198,24 @@ func (m *multipartIO) missing(have func(string) bool) error {
 	if len(names) == 0 {
 		return nil
 	}
-	return BadInputf("missing multipart field(s): %s", strings.Join(names, ", "))
+	return codec.BadInputf("missing multipart field(s): %s", strings.Join(names, ", "))
 }
 
-func (m *multipartIO) decodeHTTP(p iospec.Payload) (Parts, error) {
+func (m *multipartIO) DecodeHTTP(p iospec.Payload) (Parts, error) {
 	if m.err != nil {
 		return nil, m.broken()
 	}
-	if mediaType(p.ContentType) != "multipart/form-data" {
-		return nil, errUnsupportedMedia(gotType(p.ContentType), "multipart/form-data")
+	if codec.MediaType(p.ContentType) != "multipart/form-data" {
+		return nil, codec.ErrUnsupportedMedia(codec.GotType(p.ContentType), "multipart/form-data")
 	}
-	byName := make(map[string]formPart, len(m.fields))
+	byName := make(map[string]codec.FormPart, len(m.fields))
 	declared := make(map[string]bool, len(m.fields))
 	for _, f := range m.fields {
 		declared[f.name] = true
 	}
-	err := readParts(p.ContentType, p.Body, func(fp formPart) (bool, error) {
-		if _, dup := byName[fp.name]; declared[fp.name] && !dup {
-			byName[fp.name] = fp
+	err := codec.ReadParts(p.ContentType, p.Body, func(fp codec.FormPart) (bool, error) {
+		if _, dup := byName[fp.Name]; declared[fp.Name] && !dup {
+			byName[fp.Name] = fp
 		}
 		return false, nil
 	})
@@ -309,16 +228,16 @@ func (m *multipartIO) decodeHTTP(p iospec.Payload) (Parts, error) {
 	out := make(Parts, len(m.fields))
 	for _, f := range m.fields {
 		fp := byName[f.name]
-		ct := fp.contentType()
-		if ct == "" && fp.filename == "" {
+		ct := fp.ContentType()
+		if ct == "" && fp.Filename == "" {
 			ct = "text/plain"
 		}
-		if fp.filename == "" && mediaType(ct) == "text/plain" && len(f.spec.MediaTypes) > 0 && f.spec.MediaTypes[0] == "application/json" {
+		if fp.Filename == "" && codec.MediaType(ct) == "text/plain" && len(f.spec.MediaTypes) > 0 && f.spec.MediaTypes[0] == "application/json" {
 			// text/plain is what a form value is by default (RFC 7578),
 			// not a declaration: a JSON field reads it as JSON.
 			ct = ""
 		}
-		v, err := f.decodeHTTP(iospec.Payload{ContentType: ct, Header: fp.header, Filename: fp.filename, Body: fp.body})
+		v, err := f.decodeHTTP(iospec.Payload{ContentType: ct, Header: fp.Header, Filename: fp.Filename, Body: fp.Body})
 		if err != nil {
 			return nil, fieldError(f.name, err)
 		}
@@ -327,7 +246,7 @@ func (m *multipartIO) decodeHTTP(p iospec.Payload) (Parts, error) {
 	return out, nil
 }
 
-func (m *multipartIO) encodeHTTP(v Parts) (iospec.Payload, error) {
+func (m *multipartIO) EncodeHTTP(v Parts) (iospec.Payload, error) {
 	if m.err != nil {
 		return iospec.Payload{}, m.broken()
 	}
@@ -350,7 +269,7 @@ func (m *multipartIO) encodeHTTP(v Parts) (iospec.Payload, error) {
 			h[textproto.CanonicalMIMEHeaderKey(k)] = vals
 		}
 		params := map[string]string{"name": f.name}
-		if fn := payloadFilename(sub); fn != "" {
+		if fn := codec.PayloadFilename(sub); fn != "" {
 			params["filename"] = fn
 		}
 		h.Set("Content-Disposition", mime.FormatMediaType("form-data", params))
@@ -371,21 +290,7 @@ func (m *multipartIO) encodeHTTP(v Parts) (iospec.Payload, error) {
 	return iospec.Payload{ContentType: w.FormDataContentType(), Body: buf.Bytes()}, nil
 }
 
-// payloadFilename is the file name a payload advertises, in Filename or in
-// a Content-Disposition header.
-func payloadFilename(p iospec.Payload) string {
-	if p.Filename != "" {
-		return p.Filename
-	}
-	if cd := p.Header.Get("Content-Disposition"); cd != "" {
-		if _, params, err := mime.ParseMediaType(cd); err == nil {
-			return params["filename"]
-		}
-	}
-	return ""
-}
-
-func (m *multipartIO) decodeProto(v protoValue) (Parts, error) {
+func (m *multipartIO) DecodeProto(v codec.Value) (Parts, error) {
 	if m.err != nil {
 		return nil, m.broken()
 	}
@@ -399,7 +304,7 @@ func (m *multipartIO) decodeProto(v protoValue) (Parts, error) {
 	var unknown []string
 	for k := range fields {
 		if !declared[k] {
-			unknown = append(unknown, fmt.Sprintf("%q", truncate(k, 64)))
+			unknown = append(unknown, fmt.Sprintf("%q", codec.Truncate(k, 64)))
 		}
 	}
 	if len(unknown) > 0 {
@@ -407,14 +312,14 @@ func (m *multipartIO) decodeProto(v protoValue) (Parts, error) {
 		if len(unknown) > 5 {
 			unknown = append(unknown[:5], "…")
 		}
-		return nil, BadInputf("unknown multipart field(s) %s; declared fields: %s", strings.Join(unknown, ", "), strings.Join(names, ", "))
+		return nil, codec.BadInputf("unknown multipart field(s) %s; declared fields: %s", strings.Join(unknown, ", "), strings.Join(names, ", "))
 	}
 	if err := m.missing(func(name string) bool { _, ok := fields[name]; return ok }); err != nil {
 		return nil, err
 	}
 	out := make(Parts, len(m.fields))
 	for _, f := range m.fields {
-		x, err := f.decodeProto(partToValue(fields[f.name]))
+		x, err := f.decodeProto(codec.PartValue(fields[f.name]))
 		if err != nil {
 			return nil, fieldError(f.name, err)
 		}
@@ -423,69 +328,25 @@ func (m *multipartIO) decodeProto(v protoValue) (Parts, error) {
 	return out, nil
 }
 
-func (m *multipartIO) encodeProto(v Parts) (protoValue, error) {
+func (m *multipartIO) EncodeProto(v Parts) (codec.Value, error) {
 	if m.err != nil {
-		return protoValue{}, m.broken()
+		return codec.Value{}, m.broken()
 	}
 	mp := &pb.Multipart{Fields: make(map[string]*pb.Part, len(m.fields))}
 	for _, f := range m.fields {
 		x, ok := v[f.name]
 		if !ok {
-			return protoValue{}, fmt.Errorf("bento: multipart result has no field %q", f.name)
+			return codec.Value{}, fmt.Errorf("bento: multipart result has no field %q", f.name)
 		}
 		sub, err := f.encodeProto(x)
 		if err != nil {
-			return protoValue{}, fieldError(f.name, err)
+			return codec.Value{}, fieldError(f.name, err)
 		}
-		part, err := valueToPart(sub)
+		part, err := codec.ToPart(sub)
 		if err != nil {
-			return protoValue{}, fmt.Errorf("bento: multipart result field %q: %w", f.name, err)
+			return codec.Value{}, fmt.Errorf("bento: multipart result field %q: %w", f.name, err)
 		}
 		mp.Fields[f.name] = part
 	}
-	return protoValue{Field: "multipart", Multipart: mp}, nil
-}
-
-// partToValue converts a multipart Part to a protoValue; a nil part or one
-// with no representation gives Field "".
-func partToValue(p *pb.Part) protoValue {
-	switch r := p.GetRepresentation().(type) {
-	case *pb.Part_Ndarray:
-		return protoValue{Field: "ndarray", NDArray: r.Ndarray}
-	case *pb.Part_Dataframe:
-		return protoValue{Field: "dataframe", DataFrame: r.Dataframe}
-	case *pb.Part_Series:
-		return protoValue{Field: "series", Series: r.Series}
-	case *pb.Part_File:
-		return protoValue{Field: "file", File: r.File}
-	case *pb.Part_Text:
-		return protoValue{Field: "text", Text: r.Text}
-	case *pb.Part_Json:
-		return protoValue{Field: "json", JSON: r.Json}
-	case *pb.Part_SerializedBytes:
-		return protoValue{Field: "serialized_bytes", Serialized: r.SerializedBytes}
-	}
-	return protoValue{}
-}
-
-// valueToPart converts a protoValue to a multipart Part. A multipart value
-// cannot be nested in a Part and is an error.
-func valueToPart(v protoValue) (*pb.Part, error) {
-	switch v.Field {
-	case "ndarray":
-		return &pb.Part{Representation: &pb.Part_Ndarray{Ndarray: v.NDArray}}, nil
-	case "dataframe":
-		return &pb.Part{Representation: &pb.Part_Dataframe{Dataframe: v.DataFrame}}, nil
-	case "series":
-		return &pb.Part{Representation: &pb.Part_Series{Series: v.Series}}, nil
-	case "file":
-		return &pb.Part{Representation: &pb.Part_File{File: v.File}}, nil
-	case "text":
-		return &pb.Part{Representation: &pb.Part_Text{Text: v.Text}}, nil
-	case "json":
-		return &pb.Part{Representation: &pb.Part_Json{Json: v.JSON}}, nil
-	case "serialized_bytes":
-		return &pb.Part{Representation: &pb.Part_SerializedBytes{SerializedBytes: v.Serialized}}, nil
-	}
-	return nil, fmt.Errorf("a %q value cannot be a multipart part", v.Field)
+	return codec.Value{Field: "multipart", Multipart: mp}, nil
 }

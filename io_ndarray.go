@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
 
-	"github.com/gobento/bento/internal/errs"
+	"github.com/gobento/bento/internal/codec"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
@@ -225,7 +224,7 @@ func NDArray[T any](opts ...NDArrayOption) IO[T] {
 		o(&n.opts)
 	}
 	n.err = n.setup()
-	return n
+	return ioOf[T](n)
 }
 
 // setup checks T and the options.
@@ -238,31 +237,31 @@ func (n *ndarrayIO[T]) setup() error {
 	}
 	switch {
 	case n.rank == 0:
-		return fmt.Errorf("bento: NDArray[%v]: the type must be a slice such as []float64 or [][]float32", n.typ)
+		return fmt.Errorf("NDArray[%v]: the type must be a slice such as []float64 or [][]float32", n.typ)
 	case n.rank > maxNDArrayRank:
-		return fmt.Errorf("bento: NDArray[%v]: at most %d nested slices are supported", n.typ, maxNDArrayRank)
+		return fmt.Errorf("NDArray[%v]: at most %d nested slices are supported", n.typ, maxNDArrayRank)
 	}
 	n.elem = kindOfGo(t.Kind())
 	if n.elem == dInvalid {
-		return fmt.Errorf("bento: NDArray[%v]: element type %v is not an integer, float or bool type", n.typ, t)
+		return fmt.Errorf("NDArray[%v]: element type %v is not an integer, float or bool type", n.typ, t)
 	}
 	if n.opts.dtypeSet {
 		k, ok := dtypeByName[n.opts.dtype]
 		if !ok {
-			return fmt.Errorf("bento: NDArray[%v]: unknown DType %q; use one of float32, float64, int32, int64, uint32, uint64, bool", n.typ, n.opts.dtype)
+			return fmt.Errorf("NDArray[%v]: unknown DType %q; use one of float32, float64, int32, int64, uint32, uint64, bool", n.typ, n.opts.dtype)
 		}
 		if (k == dBool) != (n.elem == dBool) {
-			return fmt.Errorf("bento: NDArray[%v]: DType %q does not fit element type %v", n.typ, n.opts.dtype, t)
+			return fmt.Errorf("NDArray[%v]: DType %q does not fit element type %v", n.typ, n.opts.dtype, t)
 		}
 		n.dtype = k
 	}
 	if n.opts.shapeSet {
 		if len(n.opts.shape) != n.rank {
-			return fmt.Errorf("bento: NDArray[%v]: Shape%v has %d dimensions but the type has %d", n.typ, n.opts.shape, len(n.opts.shape), n.rank)
+			return fmt.Errorf("NDArray[%v]: Shape%v has %d dimensions but the type has %d", n.typ, n.opts.shape, len(n.opts.shape), n.rank)
 		}
 		for i, d := range n.opts.shape {
 			if d == 0 || d < -1 {
-				return fmt.Errorf("bento: NDArray[%v]: Shape dimension %d is %d; use a positive size or -1 for any", n.typ, i, d)
+				return fmt.Errorf("NDArray[%v]: Shape dimension %d is %d; use a positive size or -1 for any", n.typ, i, d)
 			}
 		}
 	}
@@ -270,11 +269,11 @@ func (n *ndarrayIO[T]) setup() error {
 }
 
 // validate reports a misconfigured descriptor (see validator).
-func (n *ndarrayIO[T]) validate() error { return n.err }
+func (n *ndarrayIO[T]) Validate() error { return n.err }
 
 // broken is the error every call returns when the descriptor is invalid.
 func (n *ndarrayIO[T]) broken() error {
-	return Internal("the NDArray descriptor is misconfigured: %v", n.err)
+	return codec.Internalf("the NDArray descriptor is misconfigured: %v", n.err)
 }
 
 // valueKind is the dtype values are checked against and sent as.
@@ -593,11 +592,11 @@ func (n *ndarrayIO[T]) add(v *ndValues, s scalar) error {
 func (n *ndarrayIO[T]) valueError(s scalar, k dkind) error {
 	if (s.c == cBool) != (k == dBool) {
 		if k == dBool {
-			return fmt.Errorf("expected a boolean, got the number %s", truncate(s.String(), 40))
+			return fmt.Errorf("expected a boolean, got the number %s", codec.Truncate(s.String(), 40))
 		}
 		return fmt.Errorf("expected a number, got the boolean %v", s.b)
 	}
-	return fmt.Errorf("value %s is not representable as %s", truncate(s.String(), 40), k)
+	return fmt.Errorf("value %s is not representable as %s", codec.Truncate(s.String(), 40), k)
 }
 
 // ---- shape --------------------------------------------------------------------
@@ -880,10 +879,10 @@ func (n *ndarrayIO[T]) checkResult(vals *ndValues, shape []int, known int) error
 
 // ---- HTTP ---------------------------------------------------------------------
 
-func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
+func (n *ndarrayIO[T]) DecodeHTTP(p iospec.Payload) (T, error) {
 	var zero T
-	if !jsonMediaOK(p.ContentType) {
-		return zero, errNotJSONMedia(p.ContentType)
+	if !codec.JSONMediaOK(p.ContentType) {
+		return zero, codec.ErrNotJSONMedia(p.ContentType)
 	}
 	if n.err != nil {
 		return zero, n.broken()
@@ -898,20 +897,20 @@ func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 		n.dtype.class() == cInt || n.dtype.class() == cUint
 	ps.skipSpace()
 	if ps.pos >= len(ps.data) {
-		return zero, BadInputf("Invalid NDArray input: the request body is empty; expected a JSON array")
+		return zero, codec.BadInputf("Invalid NDArray input: the request body is empty; expected a JSON array")
 	}
 	if ps.data[ps.pos] != '[' {
-		return zero, BadInputf("Invalid NDArray input: expected a JSON array nested %d deep (a %d-dimensional array)", n.rank, n.rank)
+		return zero, codec.BadInputf("Invalid NDArray input: expected a JSON array nested %d deep (a %d-dimensional array)", n.rank, n.rank)
 	}
 	if err := ps.array(0); err != nil {
-		if errors.Is(err, errTooManyItems) {
-			return zero, tooManyItems(p.MaxItems)
+		if errors.Is(err, codec.ErrTooManyItems) {
+			return zero, codec.TooManyItems(p.MaxItems)
 		}
-		return zero, BadInputf("Invalid NDArray input: %v", err)
+		return zero, codec.BadInputf("Invalid NDArray input: %v", err)
 	}
 	ps.skipSpace()
 	if ps.pos != len(ps.data) {
-		return zero, BadInputf("Invalid NDArray input: unexpected data after the JSON array at offset %d", ps.pos)
+		return zero, codec.BadInputf("Invalid NDArray input: unexpected data after the JSON array at offset %d", ps.pos)
 	}
 	known := 0
 	for known < n.rank && ps.shape[known] >= 0 {
@@ -921,7 +920,7 @@ func (n *ndarrayIO[T]) decodeHTTP(p iospec.Payload) (T, error) {
 		ps.shape[i] = 0
 	}
 	if err := n.checkShape(ps.shape, known); err != nil {
-		return zero, BadInputf("Invalid NDArray input: %v", err)
+		return zero, codec.BadInputf("Invalid NDArray input: %v", err)
 	}
 	return n.build(ps.vals, ps.shape), nil
 }
@@ -941,17 +940,8 @@ type ndParser struct {
 	maxItems int
 }
 
-// errTooManyItems stops a parse past Payload.MaxItems.
-var errTooManyItems = errors.New("too many items")
-
-// tooManyItems is the 413 for a request over an API's MaxItems.
-func tooManyItems(max int) *Error {
-	return errs.New(http.StatusRequestEntityTooLarge, errs.TypePayloadTooLarge,
-		"the request has more than %d items, the most this API accepts (MaxItems); send fewer per request", max)
-}
-
 // itemCount returns the number of items (the first dimension) of x.
-func (n *ndarrayIO[T]) itemCount(x T) int { return reflect.ValueOf(x).Len() }
+func (n *ndarrayIO[T]) ItemCount(x T) int { return reflect.ValueOf(x).Len() }
 
 func (ps *ndParser) skipSpace() {
 	for ps.pos < len(ps.data) {
@@ -1000,7 +990,7 @@ func (ps *ndParser) array(depth int) error {
 		}
 		count++
 		if depth == 0 && ps.maxItems > 0 && count > ps.maxItems {
-			return errTooManyItems
+			return codec.ErrTooManyItems
 		}
 		ps.skipSpace()
 		if ps.pos >= len(ps.data) {
@@ -1138,7 +1128,7 @@ func parseNumber(tok []byte, isInt, needInt bool) (scalar, error) {
 	}
 	f, err := strconv.ParseFloat(str, 64)
 	if err != nil {
-		return scalar{}, fmt.Errorf("number %s is out of range", truncate(string(tok), 40))
+		return scalar{}, fmt.Errorf("number %s is out of range", codec.Truncate(string(tok), 40))
 	}
 	return scalar{c: cFloat, f: f, noInt: true}, nil
 }
@@ -1188,7 +1178,7 @@ func tokenInteger(tok string) (scalar, bool) {
 	return scalar{}, false
 }
 
-func (n *ndarrayIO[T]) encodeHTTP(x T) (iospec.Payload, error) {
+func (n *ndarrayIO[T]) EncodeHTTP(x T) (iospec.Payload, error) {
 	if n.err != nil {
 		return iospec.Payload{}, n.broken()
 	}
@@ -1267,7 +1257,7 @@ func appendJSONScalar(b []byte, s scalar, k dkind) ([]byte, error) {
 
 // ---- gRPC ---------------------------------------------------------------------
 
-func (n *ndarrayIO[T]) decodeProto(v protoValue) (T, error) {
+func (n *ndarrayIO[T]) DecodeProto(v codec.Value) (T, error) {
 	var zero T
 	if n.err != nil {
 		return zero, n.broken()
@@ -1284,10 +1274,10 @@ func (n *ndarrayIO[T]) decodeProto(v protoValue) (T, error) {
 		// gRPC input is held to the same rule, so a model never sees them
 		// from one protocol only (and results stay encodable).
 		if s.c == cFloat && (math.IsNaN(s.f) || math.IsInf(s.f, 0)) {
-			return BadInputf("Invalid NDArray input: %s[%d] is %v; NaN and infinities are not accepted", field, i, s.f)
+			return codec.BadInputf("Invalid NDArray input: %s[%d] is %v; NaN and infinities are not accepted", field, i, s.f)
 		}
 		if err := n.add(vals, s); err != nil {
-			return BadInputf("Invalid NDArray input: %s[%d]: %v", field, i, err)
+			return codec.BadInputf("Invalid NDArray input: %s[%d]: %v", field, i, err)
 		}
 		return nil
 	}
@@ -1340,7 +1330,7 @@ func (n *ndarrayIO[T]) decodeProto(v protoValue) (T, error) {
 		return zero, err
 	}
 	if err := n.checkShape(shape, n.rank); err != nil {
-		return zero, BadInputf("Invalid NDArray input: %v", err)
+		return zero, codec.BadInputf("Invalid NDArray input: %v", err)
 	}
 	return n.build(vals, shape), nil
 }
@@ -1369,10 +1359,10 @@ func protoValuesField(a *pb.NDArray) (string, error) {
 	dt := a.GetDtype()
 	switch {
 	case dt == pb.NDArray_DTYPE_STRING || (dt == pb.NDArray_DTYPE_UNSPECIFIED && set[pb.NDArray_DTYPE_STRING] > 0):
-		return "", BadInputf("Invalid NDArray input: string arrays are not supported")
+		return "", codec.BadInputf("Invalid NDArray input: string arrays are not supported")
 	case dt == pb.NDArray_DTYPE_UNSPECIFIED:
 		if len(set) > 1 {
-			return "", BadInputf("Invalid NDArray input: dtype is DTYPE_UNSPECIFIED and %d *_values fields are set; set exactly one, or set dtype", len(set))
+			return "", codec.BadInputf("Invalid NDArray input: dtype is DTYPE_UNSPECIFIED and %d *_values fields are set; set exactly one, or set dtype", len(set))
 		}
 		for d := range set {
 			dt = d
@@ -1382,10 +1372,10 @@ func protoValuesField(a *pb.NDArray) (string, error) {
 		}
 	default:
 		if _, known := pb.NDArray_DType_name[int32(dt)]; !known {
-			return "", BadInputf("Invalid NDArray input: unknown dtype %d", int32(dt))
+			return "", codec.BadInputf("Invalid NDArray input: unknown dtype %d", int32(dt))
 		}
 		if _, ok := set[dt]; len(set) > 1 || (len(set) == 1 && !ok) {
-			return "", BadInputf("Invalid NDArray input: dtype is %s but other *_values fields are set; put the values in %s", dt, valuesFieldName(dt))
+			return "", codec.BadInputf("Invalid NDArray input: dtype is %s but other *_values fields are set; put the values in %s", dt, valuesFieldName(dt))
 		}
 	}
 	return valuesFieldName(dt), nil
@@ -1415,18 +1405,18 @@ func valuesFieldName(dt pb.NDArray_DType) string {
 func (n *ndarrayIO[T]) protoShape(dims []int32, count int) ([]int, error) {
 	if len(dims) == 0 {
 		if n.rank != 1 {
-			return nil, BadInputf("Invalid NDArray input: shape is empty, so the %d values form a 1-dimensional array, but a %d-dimensional array is expected", count, n.rank)
+			return nil, codec.BadInputf("Invalid NDArray input: shape is empty, so the %d values form a 1-dimensional array, but a %d-dimensional array is expected", count, n.rank)
 		}
 		return []int{count}, nil
 	}
 	if len(dims) != n.rank {
-		return nil, BadInputf("Invalid NDArray input: shape has %d dimensions but a %d-dimensional array is expected", len(dims), n.rank)
+		return nil, codec.BadInputf("Invalid NDArray input: shape has %d dimensions but a %d-dimensional array is expected", len(dims), n.rank)
 	}
 	shape := make([]int, len(dims))
 	product, rows, zero := 1, 1, false
 	for i, d := range dims {
 		if d < 0 {
-			return nil, BadInputf("Invalid NDArray input: shape dimension %d is negative (%d)", i, d)
+			return nil, codec.BadInputf("Invalid NDArray input: shape dimension %d is negative (%d)", i, d)
 		}
 		shape[i] = int(d)
 		if d == 0 {
@@ -1435,7 +1425,7 @@ func (n *ndarrayIO[T]) protoShape(dims []int32, count int) ([]int, error) {
 		if !zero && i < len(dims)-1 {
 			rows *= int(d)
 			if rows > maxEmptyRows && rows > count {
-				return nil, BadInputf("Invalid NDArray input: shape %s does not match the %d values given", fmtInt32Shape(dims), count)
+				return nil, codec.BadInputf("Invalid NDArray input: shape %s does not match the %d values given", fmtInt32Shape(dims), count)
 			}
 		}
 		if product <= count {
@@ -1446,7 +1436,7 @@ func (n *ndarrayIO[T]) protoShape(dims []int32, count int) ([]int, error) {
 		product = 0
 	}
 	if product != count {
-		return nil, BadInputf("Invalid NDArray input: shape %s holds %s values but %d are given", fmtInt32Shape(dims), productString(dims), count)
+		return nil, codec.BadInputf("Invalid NDArray input: shape %s holds %s values but %d are given", fmtInt32Shape(dims), productString(dims), count)
 	}
 	return shape, nil
 }
@@ -1468,22 +1458,22 @@ func productString(dims []int32) string {
 	return strconv.FormatFloat(p, 'g', -1, 64)
 }
 
-func (n *ndarrayIO[T]) encodeProto(x T) (protoValue, error) {
+func (n *ndarrayIO[T]) EncodeProto(x T) (codec.Value, error) {
 	if n.err != nil {
-		return protoValue{}, n.broken()
+		return codec.Value{}, n.broken()
 	}
 	vals, shape, known, err := n.flatten(x)
 	if err != nil {
-		return protoValue{}, err
+		return codec.Value{}, err
 	}
 	if err := n.checkResult(vals, shape, known); err != nil {
-		return protoValue{}, err
+		return codec.Value{}, err
 	}
 	k := n.valueKind()
 	a := &pb.NDArray{Dtype: protoDType(k), Shape: make([]int32, len(shape))}
 	for i, d := range shape {
 		if d > math.MaxInt32 {
-			return protoValue{}, fmt.Errorf("bento: NDArray result dimension %d is too large for gRPC (%d)", i, d)
+			return codec.Value{}, fmt.Errorf("bento: NDArray result dimension %d is too large for gRPC (%d)", i, d)
 		}
 		a.Shape[i] = int32(d)
 	}
@@ -1491,7 +1481,7 @@ func (n *ndarrayIO[T]) encodeProto(x T) (protoValue, error) {
 	for i := range cnt {
 		s, err := convert(vals.at(i), k)
 		if err != nil {
-			return protoValue{}, fmt.Errorf("bento: NDArray result: value %s is not representable as %s", vals.at(i), k)
+			return codec.Value{}, fmt.Errorf("bento: NDArray result: value %s is not representable as %s", vals.at(i), k)
 		}
 		switch a.Dtype {
 		case pb.NDArray_DTYPE_FLOAT:
@@ -1510,5 +1500,5 @@ func (n *ndarrayIO[T]) encodeProto(x T) (protoValue, error) {
 			a.BoolValues = append(a.BoolValues, s.b)
 		}
 	}
-	return protoValue{Field: "ndarray", NDArray: a}, nil
+	return codec.Value{Field: "ndarray", NDArray: a}, nil
 }
