@@ -35,7 +35,7 @@ func New(mimeType string) *Codec {
 	if mimeType != "" {
 		mt, _, err := mime.ParseMediaType(mimeType)
 		if err != nil || !strings.Contains(mt, "/") {
-			f.err = fmt.Errorf("File: FileMIME %q is not a media type such as application/pdf", mimeType)
+			f.err = fmt.Errorf("file: FileMIME %q is not a media type such as application/pdf", mimeType)
 		}
 		f.mime = mt
 	}

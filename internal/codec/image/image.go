@@ -63,7 +63,7 @@ func (im *Codec) setup() error {
 	if im.opts.AllowedSet {
 		list = im.opts.Allowed
 		if len(list) == 0 {
-			return fmt.Errorf("Image: AllowedTypes needs at least one type")
+			return fmt.Errorf("image: AllowedTypes needs at least one type")
 		}
 	}
 	im.allowed = map[string]bool{}
@@ -71,7 +71,7 @@ func (im *Codec) setup() error {
 	for _, t := range list {
 		mt, _, err := mime.ParseMediaType(t)
 		if err != nil || !strings.HasPrefix(mt, "image/") || strings.Contains(mt, "*") {
-			return fmt.Errorf("Image: AllowedTypes: %q is not an image media type such as image/png", t)
+			return fmt.Errorf("image: AllowedTypes: %q is not an image media type such as image/png", t)
 		}
 		mt = normImageType(mt)
 		if !im.allowed[mt] {
@@ -85,10 +85,10 @@ func (im *Codec) setup() error {
 	case "image/png", "image/jpeg", "image/gif":
 		im.opts.Format = normImageType(strings.ToLower(im.opts.Format))
 	default:
-		return fmt.Errorf("Image: ImageFormat %q is not supported; use image/png, image/jpeg or image/gif", im.opts.Format)
+		return fmt.Errorf("image: ImageFormat %q is not supported; use image/png, image/jpeg or image/gif", im.opts.Format)
 	}
 	if im.opts.MaxPixels <= 0 {
-		return fmt.Errorf("Image: MaxImagePixels must be positive, got %d", im.opts.MaxPixels)
+		return fmt.Errorf("image: MaxImagePixels must be positive, got %d", im.opts.MaxPixels)
 	}
 	return nil
 }
