@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/gobento/bento/internal/codec"
+	multipartcodec "github.com/gobento/bento/internal/codec/multipart"
 	"github.com/gobento/bento/internal/codec/text"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/iospec"
@@ -1161,8 +1162,8 @@ func TestMultipartValidateAndSpec(t *testing.T) {
 		{"nested", Multipart(Field("a", Multipart(Field("b", Text())))), "itself a Multipart"},
 		{"empty name", Multipart(Field("", Text())), "empty name"},
 		{"quote in name", Multipart(Field(`a"b`, Text())), "quote"},
-		{"zero field", Multipart(MultipartField{}), "empty name"},
-		{"zero field named", Multipart(MultipartField{name: "x"}), "not made with Field"},
+		{"zero field", Multipart(PartField[string]{}), "empty name"},
+		{"zero field named", Multipart(PartField[string]{f: multipartcodec.Field{Name: "x"}}), "not made with Field"},
 		{"nil descriptor", Multipart(Field[string]("a", IO[string]{})), "no descriptor"},
 		{"broken inner", Multipart(Field("a", NDArray[[]string]())), "element type"},
 	}
@@ -1386,4 +1387,48 @@ func TestConfigErrorsHaveOnePrefix(t *testing.T) {
 func echoFn[In, Out any](context.Context, In) (Out, error) {
 	var zero Out
 	return zero, nil
+}
+
+// TestPartFieldTyped reads and writes multipart fields as their declared
+// types, over HTTP and gRPC.
+func TestPartFieldTyped(t *testing.T) {
+	name, m, img := Field("name", Text()), Field("meta", JSON[meta]()), Field("img", Image())
+	d := Multipart(name, m, img)
+	if name.Name() != "name" {
+		t.Fatalf("Name() = %q", name.Name())
+	}
+	pngB := encodeTestImage(t, "png", testImage(3, 2))
+	parts, err := d.decodeHTTP(buildForm(t,
+		formItem{name: "name", body: []byte("Grumpy")},
+		formItem{name: "meta", contentType: "application/json", body: []byte(`{"label":"cat","score":0.5}`)},
+		formItem{name: "img", filename: "cat.png", contentType: "image/png", body: pngB}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotName string = name.Get(parts)
+	var gotMeta meta = m.Get(parts)
+	var gotImg image.Image = img.Get(parts)
+	if gotName != "Grumpy" || gotMeta != (meta{"cat", 0.5}) || gotImg.Bounds().Dx() != 3 {
+		t.Fatalf("got %q %+v %v", gotName, gotMeta, gotImg.Bounds())
+	}
+
+	var out Parts
+	name.Set(&out, "x")
+	m.Set(&out, meta{"dog", 1})
+	img.Set(&out, gotImg)
+	pv, err := d.encodeProto(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodePV(d, pv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name.Get(back) != "x" || m.Get(back) != (meta{"dog", 1}) || img.Get(back).Bounds() != gotImg.Bounds() {
+		t.Fatalf("gRPC round trip: %+v", back)
+	}
+	// A field the Parts does not hold reads as the zero value.
+	if v := Field("other", JSON[meta]()).Get(back); v != (meta{}) {
+		t.Fatalf("absent field = %+v", v)
+	}
 }

@@ -1,31 +1,25 @@
 package bento
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"mime"
-	"mime/multipart"
-	"net/textproto"
 	"reflect"
-	"sort"
-	"strings"
-	"unicode"
 
 	"github.com/gobento/bento/internal/codec"
+	"github.com/gobento/bento/internal/codec/multipart"
 	"github.com/gobento/bento/internal/iospec"
-	"github.com/gobento/bento/internal/pb"
 )
-
-// ---- Multipart ----------------------------------------------------------------
 
 // Parts holds the values of a [Multipart] descriptor by field name. Each
 // value has the type of its field's descriptor (string for [Text],
-// image.Image for [Image], ...); read them with [PartValue].
+// image.Image for [Image], ...). Read a value as that type with the
+// [PartField] that declared it ([PartField.Get]); a result may be built
+// with [PartField.Set] or as a map literal.
 type Parts map[string]any
 
 // PartValue returns the value of field name as a T. It fails if the field
 // is missing or holds another type.
+//
+// Deprecated: read a field as its declared type with [PartField.Get].
 func PartValue[T any](p Parts, name string) (T, error) {
 	var zero T
 	v, ok := p[name]
@@ -39,64 +33,56 @@ func PartValue[T any](p Parts, name string) (T, error) {
 	return t, nil
 }
 
-// MultipartField is one named field of a [Multipart] descriptor; make it
-// with [Field].
-type MultipartField struct {
-	name   string
-	spec   iospec.Spec
-	nested bool  // the descriptor is itself a Multipart
-	err    error // the descriptor's own configuration error
+// MultipartField is one named field of a [Multipart] descriptor: a
+// [PartField] made with [Field].
+type MultipartField interface {
+	multipartField() multipart.Field
+}
 
-	decodeHTTP  func(iospec.Payload) (any, error)
-	encodeHTTP  func(any) (iospec.Payload, error)
-	decodeProto func(codec.Value) (any, error)
-	encodeProto func(any) (codec.Value, error)
+// PartField is a field of a [Multipart] descriptor whose values are T's;
+// make it with [Field]. It is a [MultipartField], and reads and writes its
+// value in a [Parts] as a T.
+type PartField[T any] struct {
+	f multipart.Field
 }
 
 // Field declares a field of a [Multipart] descriptor: the form part (or
 // gRPC multipart entry) called name is decoded with d, and its value is
-// stored in [Parts] as a T.
-func Field[T any](name string, d IO[T]) MultipartField {
-	f := MultipartField{name: name}
-	if d.c == nil {
-		f.err = fmt.Errorf("field %q has no descriptor", name)
-		return f
-	}
-	_, f.nested = any(d.c).(*multipartIO)
-	f.err = d.validate()
-	f.spec = d.wireSpec()
-	f.decodeHTTP = func(p iospec.Payload) (any, error) { return d.decodeHTTP(p) }
-	f.decodeProto = func(v codec.Value) (any, error) { return codec.DecodeValue(d.c, &f.spec, v) }
-	f.encodeHTTP = func(v any) (iospec.Payload, error) {
-		t, ok := v.(T)
-		if !ok {
-			return iospec.Payload{}, fmt.Errorf("bento: multipart result field %q holds %T, not %v", name, v, reflect.TypeFor[T]())
-		}
-		return d.encodeHTTP(t)
-	}
-	f.encodeProto = func(v any) (codec.Value, error) {
-		t, ok := v.(T)
-		if !ok {
-			return codec.Value{}, fmt.Errorf("bento: multipart result field %q holds %T, not %v", name, v, reflect.TypeFor[T]())
-		}
-		return d.encodeProto(t)
-	}
-	return f
+// stored in [Parts] as a T, which the returned field reads back with
+// [PartField.Get].
+func Field[T any](name string, d IO[T]) PartField[T] {
+	return PartField[T]{f: multipart.FieldOf(name, d.c)}
 }
 
-type multipartIO struct {
-	fields []MultipartField
-	err    error
+func (f PartField[T]) multipartField() multipart.Field { return f.f }
+
+// Name returns the field's name.
+func (f PartField[T]) Name() string { return f.f.Name }
+
+// Get returns the field's value in p, or T's zero value when p does not
+// hold it as a T. A request decoded by the [Multipart] descriptor that
+// declares f always holds it.
+func (f PartField[T]) Get(p Parts) T {
+	v, _ := p[f.f.Name].(T)
+	return v
+}
+
+// Set stores v as the field's value in *p, making the map if it is nil.
+func (f PartField[T]) Set(p *Parts, v T) {
+	if *p == nil {
+		*p = Parts{}
+	}
+	(*p)[f.f.Name] = v
 }
 
 // Multipart is a descriptor for multipart/form-data requests with several
 // named fields, each decoded by its own descriptor (see [Field]); the value
-// is a [Parts] map. For example:
+// is a [Parts], whose fields are read (and, for results, written) as their
+// declared type through the [PartField] that declared them. For example:
 //
-//	in := bento.Multipart(
-//		bento.Field("image", bento.Image()),
-//		bento.Field("annotations", bento.JSON[Meta]()),
-//	)
+//	img, meta := bento.Field("image", bento.Image()), bento.Field("annotations", bento.JSON[Meta]())
+//	in := bento.Multipart(img, meta)
+//	// in the API function: img.Get(parts) is an image.Image, meta.Get(parts) a Meta.
 //
 // Over HTTP the request must be multipart/form-data (else 415). Every
 // declared field must be present (else 400 naming it); a part without a
@@ -114,239 +100,22 @@ type multipartIO struct {
 // Fields must have distinct, non-empty names and may not be Multipart
 // themselves; mistakes are reported when the service starts.
 func Multipart(fields ...MultipartField) IO[Parts] {
-	m := &multipartIO{fields: append([]MultipartField(nil), fields...)}
-	m.err = m.check()
-	return ioOf[Parts](m)
+	fs := make([]multipart.Field, len(fields))
+	for i, f := range fields {
+		if f != nil {
+			fs[i] = f.multipartField()
+		}
+	}
+	return ioOf[Parts](partsCodec{multipart.New(fs...)})
 }
 
-func (m *multipartIO) check() error {
-	if len(m.fields) == 0 {
-		return errors.New("Multipart needs at least one field")
-	}
-	seen := map[string]bool{}
-	var errList []error
-	for i, f := range m.fields {
-		switch {
-		case f.name == "":
-			errList = append(errList, fmt.Errorf("Multipart field %d has an empty name", i))
-		case strings.ContainsFunc(f.name, unicode.IsControl) || strings.ContainsRune(f.name, '"'):
-			errList = append(errList, fmt.Errorf("Multipart field name %q contains a control character or a quote", f.name))
-		case seen[f.name]:
-			errList = append(errList, fmt.Errorf("Multipart field %q is declared twice", f.name))
-		case f.decodeHTTP == nil && f.err == nil:
-			errList = append(errList, fmt.Errorf("Multipart field %d was not made with Field", i))
-		case f.nested:
-			errList = append(errList, fmt.Errorf("Multipart field %q is itself a Multipart, which is not supported", f.name))
-		case f.err != nil:
-			errList = append(errList, fmt.Errorf("Multipart field %q: %w", f.name, f.err))
-		}
-		seen[f.name] = true
-	}
-	return errors.Join(errList...)
-}
+// partsCodec serves Parts over the multipart codec's map[string]any.
+type partsCodec struct{ c *multipart.Codec }
 
-// validate reports a misconfigured descriptor (see validator).
-func (m *multipartIO) Validate() error { return m.err }
+func (m partsCodec) Spec() iospec.Spec { return m.c.Spec() }
+func (m partsCodec) Validate() error   { return m.c.Validate() }
 
-func (m *multipartIO) broken() error {
-	return codec.Internalf("the Multipart descriptor is misconfigured: %v", m.err)
-}
-
-func (m *multipartIO) Spec() iospec.Spec {
-	props := map[string]any{}
-	attrs := map[string]any{}
-	var required []string
-	for _, f := range m.fields {
-		if f.name == "" || f.decodeHTTP == nil {
-			continue
-		}
-		props[f.name] = f.spec.Schema
-		attrs[f.name] = f.spec.BentoSpec()
-		required = append(required, f.name)
-	}
-	schema := map[string]any{"type": "object", "properties": props}
-	if len(required) > 0 {
-		schema["required"] = required
-	}
-	return iospec.Spec{
-		ID:           "bentoml.io.Multipart",
-		MediaTypes:   []string{"multipart/form-data"},
-		ResponseType: "multipart/form-data",
-		Schema:       schema,
-		Attributes:   attrs,
-		ProtoField:   "multipart",
-	}
-}
-
-// fieldError prefixes a field's decoding error with its name, keeping the
-// status of an *Error.
-func fieldError(name string, err error) error {
-	var e *Error
-	if errors.As(err, &e) {
-		return &Error{Status: e.Status, Type: e.Type, Msg: fmt.Sprintf("multipart field %q: %s", name, e.Msg), Err: e.Err}
-	}
-	return fmt.Errorf("bento: multipart field %q: %w", name, err)
-}
-
-func (m *multipartIO) missing(have func(string) bool) error {
-	var names []string
-	for _, f := range m.fields {
-		if !have(f.name) {
-			names = append(names, fmt.Sprintf("%q", f.name))
-		}
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	return codec.BadInputf("missing multipart field(s): %s", strings.Join(names, ", "))
-}
-
-func (m *multipartIO) DecodeHTTP(p iospec.Payload) (Parts, error) {
-	if m.err != nil {
-		return nil, m.broken()
-	}
-	if codec.MediaType(p.ContentType) != "multipart/form-data" {
-		return nil, codec.ErrUnsupportedMedia(codec.GotType(p.ContentType), "multipart/form-data")
-	}
-	byName := make(map[string]codec.FormPart, len(m.fields))
-	declared := make(map[string]bool, len(m.fields))
-	for _, f := range m.fields {
-		declared[f.name] = true
-	}
-	err := codec.ReadParts(p.ContentType, p.Body, func(fp codec.FormPart) (bool, error) {
-		if _, dup := byName[fp.Name]; declared[fp.Name] && !dup {
-			byName[fp.Name] = fp
-		}
-		return false, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := m.missing(func(name string) bool { _, ok := byName[name]; return ok }); err != nil {
-		return nil, err
-	}
-	out := make(Parts, len(m.fields))
-	for _, f := range m.fields {
-		fp := byName[f.name]
-		ct := fp.ContentType()
-		if ct == "" && fp.Filename == "" {
-			ct = "text/plain"
-		}
-		if fp.Filename == "" && codec.MediaType(ct) == "text/plain" && len(f.spec.MediaTypes) > 0 && f.spec.MediaTypes[0] == "application/json" {
-			// text/plain is what a form value is by default (RFC 7578),
-			// not a declaration: a JSON field reads it as JSON.
-			ct = ""
-		}
-		v, err := f.decodeHTTP(iospec.Payload{ContentType: ct, Header: fp.Header, Filename: fp.Filename, Body: fp.Body})
-		if err != nil {
-			return nil, fieldError(f.name, err)
-		}
-		out[f.name] = v
-	}
-	return out, nil
-}
-
-func (m *multipartIO) EncodeHTTP(v Parts) (iospec.Payload, error) {
-	if m.err != nil {
-		return iospec.Payload{}, m.broken()
-	}
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for _, f := range m.fields {
-		x, ok := v[f.name]
-		if !ok {
-			return iospec.Payload{}, fmt.Errorf("bento: multipart result has no field %q", f.name)
-		}
-		sub, err := f.encodeHTTP(x)
-		if err != nil {
-			return iospec.Payload{}, fieldError(f.name, err)
-		}
-		h := textproto.MIMEHeader{}
-		for k, vals := range sub.Header {
-			if textproto.CanonicalMIMEHeaderKey(k) == "Content-Disposition" {
-				continue
-			}
-			h[textproto.CanonicalMIMEHeaderKey(k)] = vals
-		}
-		params := map[string]string{"name": f.name}
-		if fn := codec.PayloadFilename(sub); fn != "" {
-			params["filename"] = fn
-		}
-		h.Set("Content-Disposition", mime.FormatMediaType("form-data", params))
-		if sub.ContentType != "" {
-			h.Set("Content-Type", sub.ContentType)
-		}
-		pw, err := w.CreatePart(h)
-		if err != nil {
-			return iospec.Payload{}, fmt.Errorf("bento: writing multipart result: %w", err)
-		}
-		if _, err := pw.Write(sub.Body); err != nil {
-			return iospec.Payload{}, fmt.Errorf("bento: writing multipart result: %w", err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return iospec.Payload{}, fmt.Errorf("bento: writing multipart result: %w", err)
-	}
-	return iospec.Payload{ContentType: w.FormDataContentType(), Body: buf.Bytes()}, nil
-}
-
-func (m *multipartIO) DecodeProto(v codec.Value) (Parts, error) {
-	if m.err != nil {
-		return nil, m.broken()
-	}
-	fields := v.Multipart.GetFields()
-	declared := make(map[string]bool, len(m.fields))
-	var names []string
-	for _, f := range m.fields {
-		declared[f.name] = true
-		names = append(names, f.name)
-	}
-	var unknown []string
-	for k := range fields {
-		if !declared[k] {
-			unknown = append(unknown, fmt.Sprintf("%q", codec.Truncate(k, 64)))
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		if len(unknown) > 5 {
-			unknown = append(unknown[:5], "…")
-		}
-		return nil, codec.BadInputf("unknown multipart field(s) %s; declared fields: %s", strings.Join(unknown, ", "), strings.Join(names, ", "))
-	}
-	if err := m.missing(func(name string) bool { _, ok := fields[name]; return ok }); err != nil {
-		return nil, err
-	}
-	out := make(Parts, len(m.fields))
-	for _, f := range m.fields {
-		x, err := f.decodeProto(codec.PartValue(fields[f.name]))
-		if err != nil {
-			return nil, fieldError(f.name, err)
-		}
-		out[f.name] = x
-	}
-	return out, nil
-}
-
-func (m *multipartIO) EncodeProto(v Parts) (codec.Value, error) {
-	if m.err != nil {
-		return codec.Value{}, m.broken()
-	}
-	mp := &pb.Multipart{Fields: make(map[string]*pb.Part, len(m.fields))}
-	for _, f := range m.fields {
-		x, ok := v[f.name]
-		if !ok {
-			return codec.Value{}, fmt.Errorf("bento: multipart result has no field %q", f.name)
-		}
-		sub, err := f.encodeProto(x)
-		if err != nil {
-			return codec.Value{}, fieldError(f.name, err)
-		}
-		part, err := codec.ToPart(sub)
-		if err != nil {
-			return codec.Value{}, fmt.Errorf("bento: multipart result field %q: %w", f.name, err)
-		}
-		mp.Fields[f.name] = part
-	}
-	return codec.Value{Field: "multipart", Multipart: mp}, nil
-}
+func (m partsCodec) DecodeHTTP(p iospec.Payload) (Parts, error) { return m.c.DecodeHTTP(p) }
+func (m partsCodec) EncodeHTTP(v Parts) (iospec.Payload, error) { return m.c.EncodeHTTP(v) }
+func (m partsCodec) DecodeProto(v codec.Value) (Parts, error)   { return m.c.DecodeProto(v) }
+func (m partsCodec) EncodeProto(v Parts) (codec.Value, error)   { return m.c.EncodeProto(v) }
