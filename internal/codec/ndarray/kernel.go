@@ -2,7 +2,9 @@ package ndarray
 
 import (
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"unsafe"
 
 	"github.com/gobento/bento/internal/iospec"
@@ -81,16 +83,61 @@ func view[T any, E tensor.Element](t tensor.Tensor[E]) T {
 // itemCount is the length of a slice of any type.
 func itemCount[T any](x *T) int { return (*tensor.Slice)(unsafe.Pointer(x)).Len }
 
-func (k kern[T, E]) decodeJSON(n *Codec[T], p iospec.Payload) (T, error) {
-	data := make([]E, 0, n.estimateValues(p))
-	shape, err := n.parse(p, func(s scalar) error {
+// sink returns the function the parsers hand each value to: it checks the
+// value and appends it to *data as an E.
+func (k kern[T, E]) sink(n *Codec[T], data *[]E) func(scalar) error {
+	if n.dtype == dInvalid || n.dtype == n.elem {
+		// Float elements take every number without a call per value; the
+		// rules are convert's.
+		switch d := any(data).(type) {
+		case *[]float64:
+			return func(s scalar) error {
+				switch s.c {
+				case cFloat:
+					*d = append(*d, s.f)
+				case cInt:
+					*d = append(*d, float64(s.i))
+				case cUint:
+					*d = append(*d, float64(s.u))
+				default:
+					return valueError(s, dFloat64)
+				}
+				return nil
+			}
+		case *[]float32:
+			return func(s scalar) error {
+				var f float64
+				switch s.c {
+				case cFloat:
+					f = s.f
+				case cInt:
+					f = float64(s.i)
+				case cUint:
+					f = float64(s.u)
+				default:
+					return valueError(s, dFloat32)
+				}
+				if x := float32(f); !math.IsInf(float64(x), 0) || math.IsInf(f, 0) {
+					*d = append(*d, x)
+					return nil
+				}
+				return valueError(s, dFloat32)
+			}
+		}
+	}
+	return func(s scalar) error {
 		x, err := n.check(s)
 		if err != nil {
 			return err
 		}
-		data = append(data, k.from(x))
+		*data = append(*data, k.from(x))
 		return nil
-	})
+	}
+}
+
+func (k kern[T, E]) decodeJSON(n *Codec[T], p iospec.Payload) (T, error) {
+	data := make([]E, 0, n.estimateValues(p))
+	shape, err := n.parse(p, k.sink(n, &data))
 	if err != nil {
 		var zero T
 		return zero, err
@@ -99,23 +146,82 @@ func (k kern[T, E]) decodeJSON(n *Codec[T], p iospec.Payload) (T, error) {
 }
 
 func (k kern[T, E]) decodeProto(n *Codec[T], a *pb.NDArray) (T, error) {
-	var data []E
-	shape, err := n.readProto(a, func(s scalar) error {
-		x, err := n.check(s)
-		if err != nil {
-			return err
-		}
-		if data == nil {
-			data = make([]E, 0, protoLen(a))
-		}
-		data = append(data, k.from(x))
-		return nil
-	})
+	if t, ok := k.decodeProtoSame(n, a); ok {
+		return t, nil
+	}
+	data := make([]E, 0, protoLen(a))
+	shape, err := n.readProto(a, k.sink(n, &data))
 	if err != nil {
 		var zero T
 		return zero, err
 	}
 	return view[T](tensor.Tensor[E]{Data: data, Shape: shape}), nil
+}
+
+// decodeProtoSame decodes, without a call per value, a message whose values
+// field holds E itself (double_values for float64, int64_values for int64,
+// ...) when no other dtype is declared; ok is false for any other message,
+// or any problem, which the general path then reports.
+func (k kern[T, E]) decodeProtoSame(n *Codec[T], a *pb.NDArray) (x T, ok bool) {
+	if n.dtype != dInvalid && n.dtype != n.elem {
+		return x, false
+	}
+	var src []E
+	switch any(src).(type) {
+	case []float64:
+		src = same[E](a.GetDoubleValues(), pb.NDArray_DTYPE_DOUBLE, a)
+		for _, f := range asSlice[float64](src) {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return x, false
+			}
+		}
+	case []float32:
+		src = same[E](a.GetFloatValues(), pb.NDArray_DTYPE_FLOAT, a)
+		for _, f := range asSlice[float32](src) {
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				return x, false
+			}
+		}
+	case []int64:
+		src = same[E](a.GetInt64Values(), pb.NDArray_DTYPE_INT64, a)
+	case []int32:
+		src = same[E](a.GetInt32Values(), pb.NDArray_DTYPE_INT32, a)
+	case []uint64:
+		src = same[E](a.GetUint64Values(), pb.NDArray_DTYPE_UINT64, a)
+	case []uint32:
+		src = same[E](a.GetUint32Values(), pb.NDArray_DTYPE_UINT32, a)
+	case []bool:
+		src = same[E](a.GetBoolValues(), pb.NDArray_DTYPE_BOOL, a)
+	}
+	if len(src) == 0 {
+		return x, false
+	}
+	shape, err := n.protoShape(a.GetShape(), len(src))
+	if err != nil || n.checkShape(shape, n.rank) != nil {
+		return x, false
+	}
+	// The message belongs to the transport: copy its values.
+	return view[T](tensor.Tensor[E]{Data: append([]E(nil), src...), Shape: shape}), true
+}
+
+// same returns vals as a []E (E is V) when they are the only values of a and
+// its dtype is dt or unspecified; nil otherwise.
+func same[E, V any](vals []V, dt pb.NDArray_DType, a *pb.NDArray) []E {
+	if len(vals) == 0 || (a.GetDtype() != dt && a.GetDtype() != pb.NDArray_DTYPE_UNSPECIFIED) || protoCount(a) != len(vals) {
+		return nil
+	}
+	return asSlice[E](vals)
+}
+
+// protoCount is the number of values in all of a's *_values fields.
+func protoCount(a *pb.NDArray) int {
+	return len(a.GetFloatValues()) + len(a.GetDoubleValues()) + len(a.GetInt32Values()) + len(a.GetInt64Values()) +
+		len(a.GetUint32Values()) + len(a.GetUint64Values()) + len(a.GetBoolValues()) + len(a.GetStringValues())
+}
+
+// asSlice views s as a []F; F and E must share a memory layout.
+func asSlice[F, E any](s []E) []F {
+	return unsafe.Slice((*F)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 // flatten reads a result into a tensor and applies the declared shape and
@@ -166,9 +272,8 @@ func (k kern[T, E]) encodeJSON(n *Codec[T], x T) ([]byte, error) {
 				level(depth + 1)
 				continue
 			}
-			buf, err = appendJSONScalar(buf, k.to(t.Data[idx]), n.elem)
-			if err != nil && werr == nil {
-				werr = err
+			if werr == nil {
+				buf, werr = k.appendValue(buf, t.Data[idx], n.elem)
 			}
 			idx++
 		}
@@ -179,6 +284,19 @@ func (k kern[T, E]) encodeJSON(n *Codec[T], x T) ([]byte, error) {
 		return nil, werr
 	}
 	return buf, nil
+}
+
+// appendValue writes one element as JSON.
+func (k kern[T, E]) appendValue(b []byte, e E, kind dkind) ([]byte, error) {
+	switch v := any(e).(type) {
+	case float64:
+		return appendJSONFloat(b, v, 64)
+	case float32:
+		return appendJSONFloat(b, float64(v), 32)
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	}
+	return appendJSONScalar(b, k.to(e), kind)
 }
 
 func (k kern[T, E]) encodeProto(n *Codec[T], x T) (*pb.NDArray, error) {

@@ -126,13 +126,17 @@ func appendJSONScalar(b []byte, s scalar, k dkind) ([]byte, error) {
 	case cBool:
 		return strconv.AppendBool(b, s.b), nil
 	}
-	f := s.f
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return b, fmt.Errorf("bento: NDArray result contains %v, which JSON cannot represent", f)
-	}
 	bits := 64
 	if k == dFloat32 {
 		bits = 32
+	}
+	return appendJSONFloat(b, s.f, bits)
+}
+
+// appendJSONFloat writes a float of the given width (32 or 64 bits).
+func appendJSONFloat(b []byte, f float64, bits int) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, fmt.Errorf("bento: NDArray result contains %v, which JSON cannot represent", f)
 	}
 	format := byte('f')
 	if a := math.Abs(f); a != 0 {
