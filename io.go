@@ -65,10 +65,8 @@ type IOSpec struct {
 	Example string
 }
 
-func ioSpec(s iospec.Spec) IOSpec {
-	return IOSpec{ID: s.ID, MediaTypes: s.MediaTypes, ResponseType: s.ResponseType, Schema: s.Schema,
-		Attributes: s.Attributes, ProtoField: s.ProtoField, Example: s.Example}
-}
+// ioSpec converts an internal spec; IOSpec has the same fields.
+func ioSpec(s iospec.Spec) IOSpec { return IOSpec(s) }
 
 // ---- Text -------------------------------------------------------------------
 
