@@ -1384,6 +1384,23 @@ func TestConfigErrorsHaveOnePrefix(t *testing.T) {
 	}
 }
 
+// TestBrokenDescriptorMessages checks the 500 of a misconfigured
+// descriptor and the errors of bad results: one "bento:" at most.
+func TestBrokenDescriptorMessages(t *testing.T) {
+	_, err := NDArray[[]string]().decodeHTTP(jsonBody("[1]"))
+	checkErr(t, err, http.StatusInternalServerError, "misconfigured", "element type")
+	if strings.Contains(err.Error(), "bento:") {
+		t.Fatalf("broken descriptor error: %v", err)
+	}
+	for _, d := range []IO[[][]float64]{NDArray[[][]float64](), NDArray[[][]float64](Shape(2, 1))} {
+		for _, v := range [][][]float64{{{1, 2}, {3}}, {{math.NaN()}}, {{1}}} {
+			if _, err := d.encodeHTTP(v); err != nil && strings.Count(err.Error(), "bento:") != 1 {
+				t.Fatalf("result error %q", err)
+			}
+		}
+	}
+}
+
 func echoFn[In, Out any](context.Context, In) (Out, error) {
 	var zero Out
 	return zero, nil
