@@ -165,6 +165,20 @@ func (s scalar) String() string {
 
 var errNotRepresentable = errors.New("not representable")
 
+// floatOf returns a number as a float64 (rounded if need be); ok is false
+// for a bool.
+func floatOf(s scalar) (f float64, ok bool) {
+	switch s.c {
+	case cFloat:
+		return s.f, true
+	case cInt:
+		return float64(s.i), true
+	case cUint:
+		return float64(s.u), true
+	}
+	return 0, false
+}
+
 // convert returns s held in k's class, or an error when k cannot represent
 // s exactly (floats may be rounded, but not overflow).
 func convert(s scalar, k dkind) (scalar, error) {
@@ -175,15 +189,8 @@ func convert(s scalar, k dkind) (scalar, error) {
 		}
 		return s, nil
 	case cFloat:
-		var f float64
-		switch s.c {
-		case cFloat:
-			f = s.f
-		case cInt:
-			f = float64(s.i)
-		case cUint:
-			f = float64(s.u)
-		default:
+		f, ok := floatOf(s)
+		if !ok {
 			return s, errNotRepresentable
 		}
 		if k == dFloat32 && !math.IsInf(f, 0) && math.IsInf(float64(float32(f)), 0) {

@@ -92,32 +92,17 @@ func (k kern[T, E]) sink(n *Codec[T], data *[]E) func(scalar) error {
 		switch d := any(data).(type) {
 		case *[]float64:
 			return func(s scalar) error {
-				switch s.c {
-				case cFloat:
-					*d = append(*d, s.f)
-				case cInt:
-					*d = append(*d, float64(s.i))
-				case cUint:
-					*d = append(*d, float64(s.u))
-				default:
+				f, ok := floatOf(s)
+				if !ok {
 					return valueError(s, dFloat64)
 				}
+				*d = append(*d, f)
 				return nil
 			}
 		case *[]float32:
 			return func(s scalar) error {
-				var f float64
-				switch s.c {
-				case cFloat:
-					f = s.f
-				case cInt:
-					f = float64(s.i)
-				case cUint:
-					f = float64(s.u)
-				default:
-					return valueError(s, dFloat32)
-				}
-				if x := float32(f); !math.IsInf(float64(x), 0) || math.IsInf(f, 0) {
+				f, ok := floatOf(s)
+				if x := float32(f); ok && (!math.IsInf(float64(x), 0) || math.IsInf(f, 0)) {
 					*d = append(*d, x)
 					return nil
 				}
