@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gobento/bento/internal/codec"
 	"github.com/gobento/bento/internal/iospec"
 )
 
@@ -56,11 +57,6 @@ func Example(body string) APIOption { return func(o *apiOptions) { o.example = b
 // NDArray inputs count items; MaxItems on another input is a start-up
 // error.
 func MaxItems(n int) APIOption { return func(o *apiOptions) { o.maxItems = n } }
-
-// itemCounter is an input descriptor that can count a value's items.
-type itemCounter[T any] interface {
-	itemCount(T) int
-}
 
 var apiNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -116,11 +112,11 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 	case reservedRoutes[route] || strings.HasPrefix(route, "/swagger-ui/"):
 		svc.addErr(fmt.Errorf("bento: API %q: route %q is reserved for a built-in endpoint", name, route))
 		return
-	case in == nil || out == nil || fn == nil:
+	case in.c == nil || out.c == nil || fn == nil:
 		svc.addErr(fmt.Errorf("bento: API %q: input, output and function must not be nil", name))
 		return
 	}
-	counter, counts := in.(itemCounter[In])
+	counter, counts := in.c.(codec.ItemCounter[In])
 	switch {
 	case o.maxItems < 0:
 		svc.addErr(fmt.Errorf("bento: API %q: MaxItems(%d) must be > 0", name, o.maxItems))
@@ -129,15 +125,13 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 		svc.addErr(fmt.Errorf("bento: API %q: MaxItems needs an NDArray input, whose first dimension it counts", name))
 		return
 	}
-	for _, d := range []any{in, out} {
-		if v, ok := d.(interface{ validate() error }); ok {
-			if err := v.validate(); err != nil {
-				svc.addErr(fmt.Errorf("bento: API %q: %w", name, err))
-				return
-			}
+	for _, err := range []error{in.validate(), out.validate()} {
+		if err != nil {
+			svc.addErr(fmt.Errorf("bento: API %q: %w", name, err))
+			return
 		}
 	}
-	inSpec := in.Spec()
+	inSpec := in.wireSpec()
 	if o.example != "" {
 		inSpec.Example = o.example
 	}
@@ -146,7 +140,7 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 		route: route,
 		doc:   o.doc,
 		in:    inSpec,
-		out:   out.Spec(),
+		out:   out.wireSpec(),
 		callHTTP: func(ctx context.Context, p iospec.Payload) (iospec.Payload, error) {
 			p.MaxItems = o.maxItems
 			v, err := in.decodeHTTP(p)
@@ -178,14 +172,14 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 
 // limitItems refuses, with 413, a gRPC request over max items before fn
 // runs (over HTTP the decoder refuses it while parsing).
-func limitItems[In, Out any](fn func(context.Context, In) (Out, error), c itemCounter[In], max int) func(context.Context, In) (Out, error) {
+func limitItems[In, Out any](fn func(context.Context, In) (Out, error), c codec.ItemCounter[In], max int) func(context.Context, In) (Out, error) {
 	if max <= 0 {
 		return fn
 	}
 	return func(ctx context.Context, v In) (Out, error) {
-		if c.itemCount(v) > max {
+		if c.ItemCount(v) > max {
 			var zero Out
-			return zero, tooManyItems(max)
+			return zero, codec.TooManyItems(max)
 		}
 		return fn(ctx, v)
 	}

@@ -40,27 +40,13 @@ type Error struct {
 }
 
 // Error returns Msg, followed by the cause when there is one.
-func (e *Error) Error() string {
-	switch {
-	case e.Err != nil && e.Msg != "":
-		return e.Msg + ": " + e.Err.Error()
-	case e.Err != nil:
-		return e.Err.Error()
-	default:
-		return e.Msg
-	}
-}
+func (e *Error) Error() string { return errs.Message(e.Msg, e.Err) }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // HTTPStatus returns Status, or 500 when Status is not between 400 and 599.
-func (e *Error) HTTPStatus() int {
-	if e.Status < 400 || e.Status > 599 {
-		return http.StatusInternalServerError
-	}
-	return e.Status
-}
+func (e *Error) HTTPStatus() int { return errs.ValidStatus(e.Status) }
 
 // ClientError returns the "type" and "msg" the client sees: Type and Msg.
 // The server fills an empty Type from the status, and an empty Msg of a 5xx

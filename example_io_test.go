@@ -21,19 +21,11 @@ func ExampleMultipart() {
 		X, Y, W, H int
 	}
 	svc := bento.NewService("cropper")
-	in := bento.Multipart(
-		bento.Field("image", bento.Image()),
-		bento.Field("box", bento.JSON[box]()),
-	)
+	imageField, boxField := bento.Field("image", bento.Image()), bento.Field("box", bento.JSON[box]())
+	in := bento.Multipart(imageField, boxField)
 	bento.API(svc, "crop", in, bento.Image(), func(_ context.Context, p bento.Parts) (image.Image, error) {
-		img, err := bento.PartValue[image.Image](p, "image")
-		if err != nil {
-			return nil, err
-		}
-		b, err := bento.PartValue[box](p, "box")
-		if err != nil {
-			return nil, err
-		}
+		// Every declared field is present, as its declared type.
+		img, b := imageField.Get(p), boxField.Get(p)
 		sub, ok := img.(interface {
 			SubImage(image.Rectangle) image.Image
 		})
@@ -44,6 +36,16 @@ func ExampleMultipart() {
 	})
 	fmt.Println(in.Spec().Schema["required"])
 	// Output: [image box]
+}
+
+func ExamplePartField() {
+	note, count := bento.Field("note", bento.Text()), bento.Field("count", bento.JSON[int]())
+	out := bento.Multipart(note, count) // e.g. an API's output descriptor
+	var p bento.Parts
+	note.Set(&p, "hello")
+	count.Set(&p, 3)
+	fmt.Println(note.Get(p), count.Get(p)+1, out.Spec().Schema["required"])
+	// Output: hello 4 [note count]
 }
 
 func ExamplePartValue() {

@@ -12,19 +12,20 @@ import (
 	"github.com/gobento/bento/internal/pb"
 )
 
-// clientError fails unless err is an *Error with a 4xx status: whatever a
-// client sends, decoding must never panic nor look like a server fault.
+// clientError fails unless err is a client error (clientErr) with a 4xx
+// status: whatever a client sends, decoding must never panic nor look like
+// a server fault.
 func clientError(t *testing.T, err error) {
 	t.Helper()
-	var e *Error
+	var e clientErr
 	if !errors.As(err, &e) {
-		t.Fatalf("error %q (%T) is not an *Error", err, err)
+		t.Fatalf("error %q (%T) has no client status and message", err, err)
 	}
 	if st := ioStatusOf(err); st < 400 || st > 499 {
 		t.Fatalf("status %d for %v", st, err)
 	}
-	if len(e.Msg) > 1000 {
-		t.Fatalf("error message is %d bytes long", len(e.Msg))
+	if _, msg := e.ClientError(); len(msg) > 1000 {
+		t.Fatalf("error message is %d bytes long", len(msg))
 	}
 }
 

@@ -1,9 +1,7 @@
 package bento
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,40 +10,21 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/codec"
 	"github.com/gobento/bento/internal/grpcserver"
 	"github.com/gobento/bento/internal/instrument"
-	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
-
-// protoValue is one value of the content oneof of a bentoml.grpc.v1 Request,
-// Response or multipart Part, whichever message it came from.
-type protoValue struct {
-	// Field is the name of the oneof field that is set ("text", "json",
-	// "ndarray", "file", "multipart", "dataframe", "series",
-	// "serialized_bytes"), or "" when none is.
-	Field      string
-	Text       *wrapperspb.StringValue
-	JSON       *structpb.Value
-	NDArray    *pb.NDArray
-	File       *pb.File
-	Multipart  *pb.Multipart
-	DataFrame  *pb.DataFrame
-	Series     *pb.Series
-	Serialized []byte
-}
 
 // protoCaller runs an API from a gRPC request value.
 type protoCaller func(ctx context.Context, v protoValue) (protoValue, error)
 
 func newProtoCaller[In, Out any](in IO[In], out IO[Out], fn func(context.Context, In) (Out, error)) protoCaller {
-	spec := in.Spec() // built once: Spec allocates its schema maps
+	spec := in.wireSpec() // built once: Spec allocates its schema maps
 	return func(ctx context.Context, v protoValue) (protoValue, error) {
-		x, err := decodeProtoValue(in, spec, v)
+		x, err := codec.DecodeValue(in.c, &spec, v)
 		if err != nil {
 			return protoValue{}, err
 		}
@@ -55,64 +34,6 @@ func newProtoCaller[In, Out any](in IO[In], out IO[Out], fn func(context.Context
 		}
 		return out.encodeProto(res)
 	}
-}
-
-// decodeProtoValue applies the rules every descriptor shares: the value must
-// be set in the descriptor's own field or in serialized_bytes, which is
-// decoded the way an HTTP body would be. spec is d.Spec(), computed once by
-// the caller.
-func decodeProtoValue[T any](d IO[T], spec iospec.Spec, v protoValue) (T, error) {
-	var zero T
-	switch v.Field {
-	case spec.ProtoField:
-		return d.decodeProto(v)
-	case "serialized_bytes":
-		ct := spec.ResponseType
-		if len(spec.MediaTypes) > 0 {
-			ct = spec.MediaTypes[0]
-		}
-		// Descriptors may keep references into an HTTP body (which is
-		// never reused); the message's bytes belong to the transport, so
-		// hand them a copy.
-		return d.decodeHTTP(iospec.Payload{ContentType: ct, Body: bytes.Clone(v.Serialized)})
-	case "":
-		return zero, BadInputf("request has no content: set %q or \"serialized_bytes\"", spec.ProtoField)
-	}
-	return zero, BadInputf("%s expects the %q field (or \"serialized_bytes\"), got %q", spec.ID, spec.ProtoField, v.Field)
-}
-
-// ---- Text and JSON --------------------------------------------------------------
-
-func (textIO) decodeProto(v protoValue) (string, error) {
-	return v.Text.GetValue(), nil
-}
-
-func (textIO) encodeProto(s string) (protoValue, error) {
-	return protoValue{Field: "text", Text: wrapperspb.String(s)}, nil
-}
-
-func (j jsonIO[T]) decodeProto(v protoValue) (T, error) {
-	var out T
-	b, err := v.JSON.MarshalJSON()
-	if err != nil {
-		return out, BadInputf("invalid json value: %v", err)
-	}
-	if err := decodeJSON(b, &out, j.opts.strict); err != nil {
-		return out, err
-	}
-	return out, nil
-}
-
-func (j jsonIO[T]) encodeProto(v T) (protoValue, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return protoValue{}, fmt.Errorf("bento: encoding JSON response: %w", err)
-	}
-	pv := &structpb.Value{}
-	if err := pv.UnmarshalJSON(b); err != nil {
-		return protoValue{}, fmt.Errorf("bento: converting JSON response to google.protobuf.Value: %w", err)
-	}
-	return protoValue{Field: "json", JSON: pv}, nil
 }
 
 // ---- Request / Response <-> protoValue ------------------------------------------------

@@ -2,6 +2,7 @@ package bento
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/gobento/bento/internal/codec"
+	multipartcodec "github.com/gobento/bento/internal/codec/multipart"
+	"github.com/gobento/bento/internal/codec/text"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
@@ -40,16 +44,23 @@ func ioStatusOf(err error) int {
 	return st
 }
 
-// checkErr fails unless err is an *Error with status want whose message
-// contains every fragment.
+// clientErr is what the server classifies as an error with a status and a
+// client message (*Error, and the codecs' own errs.Error).
+type clientErr interface {
+	HTTPStatus() int
+	ClientError() (typ, msg string)
+}
+
+// checkErr fails unless err is a client error (clientErr) with status want
+// whose message contains every fragment.
 func checkErr(t *testing.T, err error, want int, fragments ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want %d", want)
 	}
-	var e *Error
+	var e clientErr
 	if want < 500 && !errors.As(err, &e) {
-		t.Fatalf("error %q (%T) is not an *Error", err, err)
+		t.Fatalf("error %q (%T) has no client status and message", err, err)
 	}
 	if got := ioStatusOf(err); got != want {
 		t.Fatalf("status = %d, want %d (error: %v)", got, want, err)
@@ -516,7 +527,7 @@ func TestNDArrayValidate(t *testing.T) {
 		checkErr(t, err, http.StatusInternalServerError)
 		_, err = d.encodeProto(nil)
 		checkErr(t, err, http.StatusInternalServerError)
-		if d.Spec().ID != "bentoml.io.NumpyNdarray" {
+		if d.wireSpec().ID != "bentoml.io.NumpyNdarray" {
 			t.Fatal("Spec of a broken descriptor must still work")
 		}
 	})
@@ -532,7 +543,7 @@ func TestNDArrayValidate(t *testing.T) {
 }
 
 func TestNDArraySpec(t *testing.T) {
-	s := NDArray[[][]float32](Shape(-1, 4)).Spec()
+	s := NDArray[[][]float32](Shape(-1, 4)).wireSpec()
 	if s.ID != "bentoml.io.NumpyNdarray" || s.ProtoField != "ndarray" || s.MediaTypes[0] != "application/json" {
 		t.Fatalf("spec %+v", s)
 	}
@@ -549,11 +560,11 @@ func TestNDArraySpec(t *testing.T) {
 	}
 	// The docs example must be accepted by the descriptor itself.
 	for _, d := range []IO[[][]float32]{NDArray[[][]float32](Shape(-1, 4)), NDArray[[][]float32]()} {
-		if _, err := d.decodeHTTP(jsonBody(d.Spec().Example)); err != nil {
-			t.Fatalf("example %q: %v", d.Spec().Example, err)
+		if _, err := d.decodeHTTP(jsonBody(d.wireSpec().Example)); err != nil {
+			t.Fatalf("example %q: %v", d.wireSpec().Example, err)
 		}
 	}
-	if _, err := NDArray[[]bool]().decodeHTTP(jsonBody(NDArray[[]bool]().Spec().Example)); err != nil {
+	if _, err := NDArray[[]bool]().decodeHTTP(jsonBody(NDArray[[]bool]().wireSpec().Example)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -750,7 +761,7 @@ func TestImageValidateAndSpec(t *testing.T) {
 		{Image(MaxImagePixels(0)), "positive"},
 	}
 	for i, tc := range bad {
-		if err := validateDescriptor(tc.d); err == nil || !strings.Contains(err.Error(), tc.frag) {
+		if err := tc.d.validate(); err == nil || !strings.Contains(err.Error(), tc.frag) {
 			t.Errorf("bad[%d]: validate() = %v, want mention of %q", i, err, tc.frag)
 		}
 		_, err := tc.d.decodeHTTP(iospec.Payload{})
@@ -759,7 +770,7 @@ func TestImageValidateAndSpec(t *testing.T) {
 	if err := validateDescriptor(Image(AllowedTypes("image/PNG", "image/webp"), ImageFormat("image/jpg"))); err != nil {
 		t.Fatal(err)
 	}
-	s := Image().Spec()
+	s := Image().wireSpec()
 	if s.ID != "bentoml.io.Image" || s.ProtoField != "file" || s.ResponseType != "image/png" ||
 		!reflect.DeepEqual(s.MediaTypes, []string{"image/png", "image/jpeg", "image/gif", "multipart/form-data"}) {
 		t.Fatalf("spec %+v", s)
@@ -885,17 +896,17 @@ func TestFileProto(t *testing.T) {
 }
 
 func TestFileValidateAndSpec(t *testing.T) {
-	if err := validateDescriptor(File(FileMIME("not a mime"))); err == nil {
+	if err := File(FileMIME("not a mime")).validate(); err == nil {
 		t.Fatal("want an error for an invalid FileMIME")
 	}
-	if err := validateDescriptor(File(FileMIME("application/pdf"))); err != nil {
+	if err := File(FileMIME("application/pdf")).validate(); err != nil {
 		t.Fatal(err)
 	}
-	s := File(FileMIME("application/pdf")).Spec()
+	s := File(FileMIME("application/pdf")).wireSpec()
 	if s.ID != "bentoml.io.File" || s.ProtoField != "file" || s.MediaTypes[0] != "application/pdf" || s.ResponseType != "application/pdf" {
 		t.Fatalf("spec %+v", s)
 	}
-	if _, err := structpb.NewStruct(File().Spec().Attributes); err != nil {
+	if _, err := structpb.NewStruct(File().wireSpec().Attributes); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -978,7 +989,7 @@ func TestMultipartTextPartDefaultsToTextPlain(t *testing.T) {
 	// filename it keeps no Content-Type.
 	var seen []iospec.Payload
 	rec := recorderIO{seen: &seen}
-	d := Multipart(Field("a", IO[string](rec)), Field("b", IO[string](rec)))
+	d := Multipart(Field("a", ioOf[string](rec)), Field("b", ioOf[string](rec)))
 	_, err := d.decodeHTTP(buildForm(t, formItem{name: "a", body: []byte("x")}, formItem{name: "b", filename: "b.bin", body: []byte("y")}))
 	if err != nil {
 		t.Fatal(err)
@@ -990,11 +1001,11 @@ func TestMultipartTextPartDefaultsToTextPlain(t *testing.T) {
 
 // recorderIO is a Text descriptor that records the payloads it decodes.
 type recorderIO struct {
-	textIO
+	text.Codec
 	seen *[]iospec.Payload
 }
 
-func (r recorderIO) decodeHTTP(p iospec.Payload) (string, error) {
+func (r recorderIO) DecodeHTTP(p iospec.Payload) (string, error) {
 	*r.seen = append(*r.seen, p)
 	return string(p.Body), nil
 }
@@ -1115,18 +1126,18 @@ func TestPartConversions(t *testing.T) {
 		{Field: "serialized_bytes", Serialized: []byte("x")},
 	}
 	for _, v := range values {
-		part, err := valueToPart(v)
+		part, err := codec.ToPart(v)
 		if err != nil {
 			t.Fatalf("%s: %v", v.Field, err)
 		}
-		if back := partToValue(part); !reflect.DeepEqual(back, v) {
+		if back := codec.PartValue(part); !reflect.DeepEqual(back, v) {
 			t.Fatalf("%s: round trip gave %+v", v.Field, back)
 		}
 	}
-	if _, err := valueToPart(protoValue{Field: "multipart", Multipart: &pb.Multipart{}}); err == nil {
+	if _, err := codec.ToPart(protoValue{Field: "multipart", Multipart: &pb.Multipart{}}); err == nil {
 		t.Fatal("a multipart value must not fit in a Part")
 	}
-	if v := partToValue(nil); v.Field != "" {
+	if v := codec.PartValue(nil); v.Field != "" {
 		t.Fatalf("nil part gave %q", v.Field)
 	}
 }
@@ -1158,23 +1169,23 @@ func TestMultipartValidateAndSpec(t *testing.T) {
 		{"nested", Multipart(Field("a", Multipart(Field("b", Text())))), "itself a Multipart"},
 		{"empty name", Multipart(Field("", Text())), "empty name"},
 		{"quote in name", Multipart(Field(`a"b`, Text())), "quote"},
-		{"zero field", Multipart(MultipartField{}), "empty name"},
-		{"zero field named", Multipart(MultipartField{name: "x"}), "not made with Field"},
-		{"nil descriptor", Multipart(Field[string]("a", nil)), "no descriptor"},
+		{"zero field", Multipart(PartField[string]{}), "empty name"},
+		{"zero field named", Multipart(PartField[string]{f: multipartcodec.Field{Name: "x"}}), "not made with Field"},
+		{"nil descriptor", Multipart(Field[string]("a", IO[string]{})), "no descriptor"},
 		{"broken inner", Multipart(Field("a", NDArray[[]string]())), "element type"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			err := validateDescriptor(tc.d)
+			err := tc.d.validate()
 			if err == nil || !strings.Contains(err.Error(), tc.frag) {
 				t.Fatalf("validate() = %v, want mention of %q", err, tc.frag)
 			}
-			_ = tc.d.Spec() // must not panic
+			_ = tc.d.wireSpec() // must not panic
 			_, err = tc.d.decodeHTTP(buildForm(t, formItem{name: "a", body: []byte("x")}))
 			checkErr(t, err, http.StatusInternalServerError)
 		})
 	}
-	s := testMultipart().Spec()
+	s := testMultipart().wireSpec()
 	if s.ID != "bentoml.io.Multipart" || s.ProtoField != "multipart" || s.MediaTypes[0] != "multipart/form-data" {
 		t.Fatalf("spec %+v", s)
 	}
@@ -1243,8 +1254,20 @@ func BenchmarkNDArrayDecodeProto(b *testing.B) {
 	}
 }
 
-// decodePV is decodeProtoValue with the descriptor's own spec.
-func decodePV[T any](d IO[T], v protoValue) (T, error) { return decodeProtoValue(d, d.Spec(), v) }
+// validateDescriptor returns d's configuration error, if d is an IO that
+// has one.
+func validateDescriptor(d any) error {
+	if v, ok := d.(interface{ validate() error }); ok {
+		return v.validate()
+	}
+	return nil
+}
+
+// decodePV is codec.DecodeValue with the descriptor's own spec.
+func decodePV[T any](d IO[T], v protoValue) (T, error) {
+	spec := d.wireSpec()
+	return codec.DecodeValue(d.c, &spec, v)
+}
 
 // ---- BentoML specs ----------------------------------------------------------------
 
@@ -1258,16 +1281,16 @@ func TestBentoSpecs(t *testing.T) {
 		spec iospec.Spec
 		want string // JSON of BentoSpec()
 	}{
-		{"Text", Text().Spec(), `{"id":"bentoml.io.Text"}`},
-		{"JSON", JSON[meta]().Spec(), `{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}`},
-		{"NDArray default", NDArray[[][]float64]().Spec(), `{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":false,"shape":null},"id":"bentoml.io.NumpyNdarray"}`},
-		{"NDArray enforced", NDArray[[][]float32](Shape(-1, 4), DType("float32")).Spec(), `{"args":{"dtype":"float32","enforce_dtype":true,"enforce_shape":true,"shape":[-1,4]},"id":"bentoml.io.NumpyNdarray"}`},
-		{"NDArray int", NDArray[[]int]().Spec(), `{"args":{"dtype":"int64","enforce_dtype":false,"enforce_shape":false,"shape":null},"id":"bentoml.io.NumpyNdarray"}`},
-		{"Image default", Image().Spec(), `{"args":{"allowed_mime_types":["image/png","image/jpeg","image/gif"],"mime_type":"image/png","pilmode":"RGB"},"id":"bentoml.io.Image"}`},
-		{"Image options", Image(AllowedTypes("image/jpeg"), ImageFormat("image/jpeg"), MaxImagePixels(100)).Spec(), `{"args":{"allowed_mime_types":["image/jpeg"],"mime_type":"image/jpeg","pilmode":"RGB"},"id":"bentoml.io.Image"}`},
-		{"File default", File().Spec(), `{"args":{"kind":"binaryio","mime_type":null},"id":"bentoml.io.File"}`},
-		{"File mime", File(FileMIME("application/pdf")).Spec(), `{"args":{"kind":"binaryio","mime_type":"application/pdf"},"id":"bentoml.io.File"}`},
-		{"Multipart", Multipart(Field("name", Text()), Field("arr", NDArray[[]float64](Shape(3))), Field("img", Image())).Spec(),
+		{"Text", Text().wireSpec(), `{"id":"bentoml.io.Text"}`},
+		{"JSON", JSON[meta]().wireSpec(), `{"args":{"has_json_encoder":false,"has_pydantic_model":false},"id":"bentoml.io.JSON"}`},
+		{"NDArray default", NDArray[[][]float64]().wireSpec(), `{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":false,"shape":null},"id":"bentoml.io.NumpyNdarray"}`},
+		{"NDArray enforced", NDArray[[][]float32](Shape(-1, 4), DType("float32")).wireSpec(), `{"args":{"dtype":"float32","enforce_dtype":true,"enforce_shape":true,"shape":[-1,4]},"id":"bentoml.io.NumpyNdarray"}`},
+		{"NDArray int", NDArray[[]int]().wireSpec(), `{"args":{"dtype":"int64","enforce_dtype":false,"enforce_shape":false,"shape":null},"id":"bentoml.io.NumpyNdarray"}`},
+		{"Image default", Image().wireSpec(), `{"args":{"allowed_mime_types":["image/png","image/jpeg","image/gif"],"mime_type":"image/png","pilmode":"RGB"},"id":"bentoml.io.Image"}`},
+		{"Image options", Image(AllowedTypes("image/jpeg"), ImageFormat("image/jpeg"), MaxImagePixels(100)).wireSpec(), `{"args":{"allowed_mime_types":["image/jpeg"],"mime_type":"image/jpeg","pilmode":"RGB"},"id":"bentoml.io.Image"}`},
+		{"File default", File().wireSpec(), `{"args":{"kind":"binaryio","mime_type":null},"id":"bentoml.io.File"}`},
+		{"File mime", File(FileMIME("application/pdf")).wireSpec(), `{"args":{"kind":"binaryio","mime_type":"application/pdf"},"id":"bentoml.io.File"}`},
+		{"Multipart", Multipart(Field("name", Text()), Field("arr", NDArray[[]float64](Shape(3))), Field("img", Image())).wireSpec(),
 			`{"args":{"arr":{"args":{"dtype":"float64","enforce_dtype":false,"enforce_shape":true,"shape":[3]},"id":"bentoml.io.NumpyNdarray"},` +
 				`"img":{"args":{"allowed_mime_types":["image/png","image/jpeg","image/gif"],"mime_type":"image/png","pilmode":"RGB"},"id":"bentoml.io.Image"},` +
 				`"name":{"id":"bentoml.io.Text"}},"id":"bentoml.io.Multipart"}`},
@@ -1334,5 +1357,102 @@ func TestJSONContentTypes(t *testing.T) {
 				checkErr(t, err, tc.status, "this API reads JSON", "application/json")
 			}
 		})
+	}
+}
+
+// TestConfigErrorsHaveOnePrefix checks that a misconfigured descriptor is
+// reported once with the "bento:" prefix, not "bento: API ...: bento: ...".
+func TestConfigErrorsHaveOnePrefix(t *testing.T) {
+	cases := []struct {
+		name string
+		reg  func(svc *Service)
+	}{
+		{"ndarray type", func(svc *Service) { API(svc, "a", NDArray[[]string](), Text(), echoFn[[]string, string]) }},
+		{"ndarray shape", func(svc *Service) { API(svc, "a", NDArray[[]float64](Shape(2, 2)), Text(), echoFn[[]float64, string]) }},
+		{"ndarray output", func(svc *Service) { API(svc, "a", Text(), NDArray[[]float64](DType("x")), echoFn[string, []float64]) }},
+		{"image", func(svc *Service) { API(svc, "a", Image(AllowedTypes()), Text(), echoFn[image.Image, string]) }},
+		{"file", func(svc *Service) { API(svc, "a", File(FileMIME("nope")), Text(), echoFn[FileData, string]) }},
+		{"multipart", func(svc *Service) {
+			API(svc, "a", Multipart(Field("x", NDArray[[]string]())), Text(), echoFn[Parts, string])
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := NewService("s")
+			tc.reg(svc)
+			err := svc.Validate()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if n := strings.Count(err.Error(), "bento:"); n != 1 {
+				t.Fatalf("error has %d \"bento:\" prefixes: %v", n, err)
+			}
+		})
+	}
+}
+
+// TestBrokenDescriptorMessages checks the 500 of a misconfigured
+// descriptor and the errors of bad results: one "bento:" at most.
+func TestBrokenDescriptorMessages(t *testing.T) {
+	_, err := NDArray[[]string]().decodeHTTP(jsonBody("[1]"))
+	checkErr(t, err, http.StatusInternalServerError, "misconfigured", "element type")
+	if strings.Contains(err.Error(), "bento:") {
+		t.Fatalf("broken descriptor error: %v", err)
+	}
+	for _, d := range []IO[[][]float64]{NDArray[[][]float64](), NDArray[[][]float64](Shape(2, 1))} {
+		for _, v := range [][][]float64{{{1, 2}, {3}}, {{math.NaN()}}, {{1}}} {
+			if _, err := d.encodeHTTP(v); err != nil && strings.Count(err.Error(), "bento:") != 1 {
+				t.Fatalf("result error %q", err)
+			}
+		}
+	}
+}
+
+func echoFn[In, Out any](context.Context, In) (Out, error) {
+	var zero Out
+	return zero, nil
+}
+
+// TestPartFieldTyped reads and writes multipart fields as their declared
+// types, over HTTP and gRPC.
+func TestPartFieldTyped(t *testing.T) {
+	name, m, img := Field("name", Text()), Field("meta", JSON[meta]()), Field("img", Image())
+	d := Multipart(name, m, img)
+	if name.Name() != "name" {
+		t.Fatalf("Name() = %q", name.Name())
+	}
+	pngB := encodeTestImage(t, "png", testImage(3, 2))
+	parts, err := d.decodeHTTP(buildForm(t,
+		formItem{name: "name", body: []byte("Grumpy")},
+		formItem{name: "meta", contentType: "application/json", body: []byte(`{"label":"cat","score":0.5}`)},
+		formItem{name: "img", filename: "cat.png", contentType: "image/png", body: pngB}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotName string = name.Get(parts)
+	var gotMeta meta = m.Get(parts)
+	var gotImg image.Image = img.Get(parts)
+	if gotName != "Grumpy" || gotMeta != (meta{"cat", 0.5}) || gotImg.Bounds().Dx() != 3 {
+		t.Fatalf("got %q %+v %v", gotName, gotMeta, gotImg.Bounds())
+	}
+
+	var out Parts
+	name.Set(&out, "x")
+	m.Set(&out, meta{"dog", 1})
+	img.Set(&out, gotImg)
+	pv, err := d.encodeProto(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodePV(d, pv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name.Get(back) != "x" || m.Get(back) != (meta{"dog", 1}) || img.Get(back).Bounds() != gotImg.Bounds() {
+		t.Fatalf("gRPC round trip: %+v", back)
+	}
+	// A field the Parts does not hold reads as the zero value.
+	if v := Field("other", JSON[meta]()).Get(back); v != (meta{}) {
+		t.Fatalf("absent field = %+v", v)
 	}
 }

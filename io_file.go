@@ -1,13 +1,9 @@
 package bento
 
 import (
-	"fmt"
-	"mime"
-	"net/textproto"
-	"strings"
-
+	"github.com/gobento/bento/internal/codec"
+	"github.com/gobento/bento/internal/codec/file"
 	"github.com/gobento/bento/internal/iospec"
-	"github.com/gobento/bento/internal/pb"
 )
 
 // FileData is a file received or sent by a [File] descriptor.
@@ -40,11 +36,6 @@ func FileMIME(mime string) FileOption {
 	return func(o *fileOptions) { o.mime = mime }
 }
 
-type fileIO struct {
-	mime string // normalized FileMIME, or ""
-	err  error
-}
-
 // File is a descriptor for files of any type, as raw bytes.
 //
 // Over HTTP a multipart/form-data request gives the first part that has a
@@ -63,135 +54,28 @@ func File(opts ...FileOption) IO[FileData] {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	f := &fileIO{}
-	if o.mime != "" {
-		mt, _, err := mime.ParseMediaType(o.mime)
-		if err != nil || !strings.Contains(mt, "/") {
-			f.err = fmt.Errorf("bento: File: FileMIME %q is not a media type such as application/pdf", o.mime)
-		}
-		f.mime = mt
-	}
-	return f
+	return ioOf[FileData](fileCodec{file.New(o.mime)})
 }
 
-// validate reports a misconfigured descriptor (see validator).
-func (f *fileIO) validate() error { return f.err }
+// fileCodec serves FileData over the file codec, whose file.Data has the
+// same fields.
+type fileCodec struct{ c *file.Codec }
 
-func (f *fileIO) broken() error {
-	return Internal("the File descriptor is misconfigured: %v", f.err)
+func (f fileCodec) Spec() iospec.Spec { return f.c.Spec() }
+func (f fileCodec) Validate() error   { return f.c.Validate() }
+
+func (f fileCodec) DecodeHTTP(p iospec.Payload) (FileData, error) {
+	d, err := f.c.DecodeHTTP(p)
+	return FileData(d), err
 }
 
-// responseType is the default Content-Type of results.
-func (f *fileIO) responseType() string {
-	if f.mime != "" {
-		return f.mime
-	}
-	return "application/octet-stream"
+func (f fileCodec) EncodeHTTP(v FileData) (iospec.Payload, error) {
+	return f.c.EncodeHTTP(file.Data(v))
 }
 
-func (f *fileIO) Spec() iospec.Spec {
-	media := []string{f.responseType()}
-	if f.mime != "multipart/form-data" {
-		media = append(media, "multipart/form-data")
-	}
-	var mt any
-	if f.mime != "" {
-		mt = f.mime
-	}
-	return iospec.Spec{
-		ID:           "bentoml.io.File",
-		MediaTypes:   media,
-		ResponseType: f.responseType(),
-		Schema:       map[string]any{"type": "string", "format": "binary"},
-		Attributes:   map[string]any{"kind": "binaryio", "mime_type": mt},
-		ProtoField:   "file",
-	}
+func (f fileCodec) DecodeProto(v codec.Value) (FileData, error) {
+	d, err := f.c.DecodeProto(v)
+	return FileData(d), err
 }
 
-func (f *fileIO) decodeHTTP(p iospec.Payload) (FileData, error) {
-	if f.err != nil {
-		return FileData{}, f.broken()
-	}
-	mt := mediaType(p.ContentType)
-	if mt == "multipart/form-data" && f.mime != mt {
-		return f.fromForm(p)
-	}
-	if f.mime != "" && mt != f.mime {
-		return FileData{}, errUnsupportedMedia(gotType(p.ContentType), f.mime, "multipart/form-data")
-	}
-	if len(p.Body) == 0 {
-		return FileData{}, BadInputf("the file is empty")
-	}
-	return FileData{Name: payloadFilename(p), ContentType: p.ContentType, Data: p.Body}, nil
-}
-
-// fromForm picks the file part of a multipart/form-data body.
-func (f *fileIO) fromForm(p iospec.Payload) (FileData, error) {
-	var found *formPart
-	err := readParts(p.ContentType, p.Body, func(fp formPart) (bool, error) {
-		if f.mime != "" && mediaType(fp.contentType()) != f.mime {
-			return false, nil
-		}
-		if f.mime == "" && fp.filename == "" {
-			return false, nil
-		}
-		found = &fp
-		return true, nil
-	})
-	if err != nil {
-		return FileData{}, err
-	}
-	if found == nil {
-		if f.mime != "" {
-			return FileData{}, BadInputf("no file of type %s found in multipart form", f.mime)
-		}
-		return FileData{}, BadInputf("no file found in multipart form")
-	}
-	if len(found.body) == 0 {
-		return FileData{}, BadInputf("the file is empty")
-	}
-	return FileData{Name: found.filename, ContentType: found.contentType(), Data: found.body}, nil
-}
-
-// contentType is the Content-Type a result is sent with.
-func (f *fileIO) contentType(v FileData) string {
-	if v.ContentType != "" {
-		return v.ContentType
-	}
-	return f.responseType()
-}
-
-func (f *fileIO) encodeHTTP(v FileData) (iospec.Payload, error) {
-	if f.err != nil {
-		return iospec.Payload{}, f.broken()
-	}
-	p := iospec.Payload{ContentType: f.contentType(v), Filename: v.Name, Body: v.Data}
-	if v.Name != "" {
-		if cd := mime.FormatMediaType("attachment", map[string]string{"filename": v.Name}); cd != "" {
-			p.Header = textproto.MIMEHeader{"Content-Disposition": {cd}}
-		}
-	}
-	return p, nil
-}
-
-func (f *fileIO) decodeProto(v protoValue) (FileData, error) {
-	if f.err != nil {
-		return FileData{}, f.broken()
-	}
-	kind := v.File.GetKind()
-	if f.mime != "" && kind != "" && mediaType(kind) != f.mime {
-		return FileData{}, BadInputf("file kind %q does not match the expected type %s", truncate(kind, 100), f.mime)
-	}
-	if len(v.File.GetContent()) == 0 {
-		return FileData{}, BadInputf("file content is empty")
-	}
-	return FileData{ContentType: kind, Data: v.File.GetContent()}, nil
-}
-
-func (f *fileIO) encodeProto(v FileData) (protoValue, error) {
-	if f.err != nil {
-		return protoValue{}, f.broken()
-	}
-	kind := f.contentType(v)
-	return protoValue{Field: "file", File: &pb.File{Kind: &kind, Content: v.Data}}, nil
-}
+func (f fileCodec) EncodeProto(v FileData) (codec.Value, error) { return f.c.EncodeProto(file.Data(v)) }

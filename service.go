@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
-
-	"github.com/gobento/bento/internal/iospec"
 )
 
 // Service is a named set of APIs and the runners they call. Declare it once in
@@ -80,11 +78,14 @@ func (s *Service) Validate() error {
 
 // APIInfo describes one registered API.
 type APIInfo struct {
-	Name   string
-	Route  string
-	Doc    string
-	Input  iospec.Spec
-	Output iospec.Spec
+	// Name is the API name, also its gRPC api_name.
+	Name string
+	// Route is the HTTP path the API is served at.
+	Route string
+	// Doc is the API description (see [Doc]).
+	Doc string
+	// Input and Output describe the API's descriptors.
+	Input, Output IOSpec
 }
 
 // APIs lists the registered APIs in registration order.
@@ -93,7 +94,7 @@ func (s *Service) APIs() []APIInfo {
 	defer s.mu.Unlock()
 	out := make([]APIInfo, len(s.apis))
 	for i, a := range s.apis {
-		out[i] = APIInfo{Name: a.name, Route: a.route, Doc: a.doc, Input: a.in, Output: a.out}
+		out[i] = APIInfo{Name: a.name, Route: a.route, Doc: a.doc, Input: ioSpec(a.in), Output: ioSpec(a.out)}
 	}
 	return out
 }

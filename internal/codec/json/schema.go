@@ -1,4 +1,4 @@
-package bento
+package json
 
 import (
 	"encoding/json"
@@ -6,9 +6,13 @@ import (
 	"strings"
 )
 
-// jsonSchemaOf returns an OpenAPI 3.0 schema object for T, derived by
+// SchemaOf returns an OpenAPI 3.0 schema object for T, derived by
 // reflection from its JSON encoding. Recursive types stop at depth 8.
-func jsonSchemaOf[T any]() map[string]any {
+//
+// No property is marked required: encoding/json leaves a missing field at
+// its zero value and the decoder enforces no presence rule, so the schema
+// promises no more than the decoder checks.
+func SchemaOf[T any]() map[string]any {
 	return schemaFor(reflect.TypeFor[T](), 0)
 }
 
@@ -42,13 +46,11 @@ func schemaFor(t reflect.Type, depth int) map[string]any {
 		return map[string]any{"type": "object", "additionalProperties": schemaFor(t.Elem(), depth+1)}
 	case reflect.Struct:
 		props := map[string]any{}
-		var required []string
 		for f := range t.Fields() {
 			if !f.IsExported() {
 				continue
 			}
 			name := f.Name
-			omit := false
 			if tag, ok := f.Tag.Lookup("json"); ok {
 				parts := strings.Split(tag, ",")
 				if parts[0] == "-" && len(parts) == 1 {
@@ -57,29 +59,17 @@ func schemaFor(t reflect.Type, depth int) map[string]any {
 				if parts[0] != "" {
 					name = parts[0]
 				}
-				for _, p := range parts[1:] {
-					if p == "omitempty" || p == "omitzero" {
-						omit = true
-					}
-				}
 			}
 			props[name] = schemaFor(f.Type, depth+1)
-			if !omit && f.Type.Kind() != reflect.Pointer {
-				required = append(required, name)
-			}
 		}
-		s := map[string]any{"type": "object", "properties": props}
-		if len(required) > 0 {
-			s["required"] = required
-		}
-		return s
+		return map[string]any{"type": "object", "properties": props}
 	}
 	return map[string]any{}
 }
 
-// jsonExampleOf returns the JSON encoding of T's zero value as a docs
+// exampleOf returns the JSON encoding of T's zero value as a docs
 // example, or "" when that is not informative.
-func jsonExampleOf[T any]() string {
+func exampleOf[T any]() string {
 	var v T
 	b, err := json.Marshal(v)
 	if err != nil || string(b) == "null" {
