@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gobento/bento/internal/codec"
 	"github.com/gobento/bento/internal/iospec"
+	"github.com/gobento/bento/internal/tracing"
 )
 
 // apiEntry is one API with its types erased: the servers call it with raw
@@ -142,16 +144,24 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 		in:    inSpec,
 		out:   out.wireSpec(),
 		callHTTP: func(ctx context.Context, p iospec.Payload) (iospec.Payload, error) {
+			if p.Traced {
+				return callTraced(ctx, p, name, o.maxItems, in, out, fn)
+			}
 			p.MaxItems = o.maxItems
+			t0 := time.Now()
 			v, err := in.decodeHTTP(p)
 			if err != nil {
 				return iospec.Payload{}, err
 			}
+			decoded := time.Now()
 			res, err := fn(ctx, v)
 			if err != nil {
-				return iospec.Payload{}, err
+				return iospec.Payload{Decode: decoded.Sub(t0)}, err
 			}
-			return out.encodeHTTP(res)
+			t2 := time.Now()
+			r, err := out.encodeHTTP(res)
+			r.Decode, r.Encode = decoded.Sub(t0), time.Since(t2)
+			return r, err
 		},
 		proto: newProtoCaller(in, out, limitItems(fn, counter, o.maxItems)),
 	}
@@ -183,4 +193,32 @@ func limitItems[In, Out any](fn func(context.Context, In) (Out, error), c codec.
 		}
 		return fn(ctx, v)
 	}
+}
+
+// callTraced is an API call under a sampled request span: decoding, the API
+// function (under which its runner calls go) and encoding each make a span.
+//
+//go:noinline
+func callTraced[In, Out any](ctx context.Context, p iospec.Payload, name string, maxItems int, in IO[In], out IO[Out],
+	fn func(context.Context, In) (Out, error)) (iospec.Payload, error) {
+	p.MaxItems = maxItems
+	t0 := time.Now()
+	v, err := in.decodeHTTP(p)
+	decoded := time.Now()
+	tracing.Phase(ctx, "decode "+name, t0, decoded)
+	if err != nil {
+		return iospec.Payload{}, err
+	}
+	actx, end := tracing.Step(ctx, "api "+name)
+	res, err := fn(actx, v)
+	end(err)
+	if err != nil {
+		return iospec.Payload{Decode: decoded.Sub(t0)}, err
+	}
+	t2 := time.Now()
+	r, err := out.encodeHTTP(res)
+	t3 := time.Now()
+	tracing.Phase(ctx, "encode "+name, t2, t3)
+	r.Decode, r.Encode = decoded.Sub(t0), t3.Sub(t2)
+	return r, err
 }

@@ -421,7 +421,7 @@ func (rt *runtime) httpHandler(inlineMetrics bool) (http.Handler, error) {
 		LingerBytes:     hc.LingerBytes,
 		Log:             rt.log,
 		Exemplars:       cfg.APIServer.Metrics.Exemplars,
-		TraceExemplars:  rt.tracing.On(),
+		Tracing:         rt.tracing.On(),
 		Dashboard:       dash,
 	})
 	if err != nil {

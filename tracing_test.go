@@ -138,17 +138,29 @@ func TestTracingHTTP(t *testing.T) {
 	}
 
 	shutdown(t, srv)
-	spans := sink.all()
-	if len(spans) != 1 {
-		t.Fatalf("%d spans exported, want 1 (the request with a sampled traceparent): %+v", len(spans), spans)
+	// One traced request: its server span, and decode, API and encode
+	// spans under it.
+	var server sunkSpan
+	names := map[string]sunkSpan{}
+	for _, s := range sink.all() {
+		names[s.name] = s
+		if s.name == "POST /echo" {
+			server = s
+		}
 	}
-	if s := spans[0]; s.traceID != "4bf92f3577b34da6a3ce929d0e0e4736" || s.parentID != "00f067aa0ba902b7" || s.name != "POST /echo" {
-		t.Errorf("span %+v, want POST /echo under the traceparent's span", s)
+	if len(names) != 4 || server.traceID != "4bf92f3577b34da6a3ce929d0e0e4736" || server.parentID != "00f067aa0ba902b7" {
+		t.Fatalf("spans %v, want POST /echo under the traceparent's span, with decode, api and encode spans", names)
+	}
+	for _, n := range []string{"decode echo", "api echo", "encode echo"} {
+		if s, ok := names[n]; !ok || s.parentID != server.spanID || s.traceID != server.traceID {
+			t.Errorf("%s: %+v, want a child of the server span", n, s)
+		}
 	}
 }
 
 // Requests through a batched runner, traced at sample rate 1: every
-// request has its span tree (server span → runner call → queue wait), each
+// request has its span tree (server span → decode, API function → runner
+// call → queue wait, encode), each
 // queue span links to the batch that served it, and each batch span links
 // exactly the runner-call spans of its callers, with its size.
 func TestTracingBatches(t *testing.T) {
@@ -191,6 +203,18 @@ func TestTracingBatches(t *testing.T) {
 	if len(servers) != n || len(runners) != n || len(queues) != n {
 		t.Fatalf("%d server, %d runner-call and %d queue spans for %d requests", len(servers), len(runners), len(queues), n)
 	}
+	// Decoding, the API function and encoding: one span each per request,
+	// under its server span.
+	for _, k := range []string{"decode", "api", "encode"} {
+		if len(kinds[k]) != n {
+			t.Fatalf("%d %s spans for %d requests", len(kinds[k]), k, n)
+		}
+		for _, sp := range kinds[k] {
+			if byID[sp.parentID].name != "POST /double" {
+				t.Fatalf("%s span %+v is not under the server span", k, sp)
+			}
+		}
+	}
 	if len(batches) == 0 || len(batches) >= n {
 		t.Fatalf("%d batch spans for %d requests: want batching", len(batches), n)
 	}
@@ -200,8 +224,12 @@ func TestTracingBatches(t *testing.T) {
 		if !ok || rc.name != "runner double.apply" {
 			t.Fatalf("queue span %+v: parent is not a runner-call span", q)
 		}
-		if sv, ok := byID[rc.parentID]; !ok || sv.name != "POST /double" || sv.traceID != q.traceID {
-			t.Fatalf("runner-call span %+v: parent is not the request's server span", rc)
+		ap, ok := byID[rc.parentID]
+		if !ok || ap.name != "api double" {
+			t.Fatalf("runner-call span %+v: parent is not the API function's span", rc)
+		}
+		if sv, ok := byID[ap.parentID]; !ok || sv.name != "POST /double" || sv.traceID != q.traceID {
+			t.Fatalf("API span %+v: parent is not the request's server span", ap)
 		}
 		if len(q.links) != 1 {
 			t.Fatalf("queue span links %v, want its batch", q.links)

@@ -102,10 +102,10 @@ type Options struct {
 	// Exemplars attaches {request_id="<X-BentoML-Request-ID>"} exemplars to
 	// the API duration and count samples.
 	Exemplars bool
-	// TraceExemplars attaches {trace_id, span_id} exemplars of the
-	// request's server span, when it is sampled (tracing on), in place of
-	// the request id.
-	TraceExemplars bool
+	// Tracing is on: a sampled request's exemplars are its server span's
+	// {trace_id, span_id} (in place of the request id), and its API call
+	// makes decode, API and encode spans.
+	Tracing bool
 	// Dashboard serves /dashboard and its assets (see dashboard.Owns); nil
 	// means no dashboard (404).
 	Dashboard http.Handler
@@ -200,7 +200,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := rt.metrics.Start()
 	code := h.serveAPI(w, r, rt, idv[0])
 	switch {
-	case h.o.TraceExemplars && doneWithTrace(rt, start, code, r): // recorded with its span's ids
+	case h.o.Tracing && doneWithTrace(rt, start, code, r): // recorded with its span's ids
 	case h.o.Exemplars:
 		doneWithExemplar(rt, start, code, idv[0])
 	default:
@@ -406,7 +406,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 	}
 	defer h.bodyMem.Add(-held)
 	c := invoke.Call[iospec.Payload, iospec.Payload]{API: rt.ep.Name, ID: id, Run: rt.ep.Call,
-		In: iospec.Payload{ContentType: r.Header.Get("Content-Type"), Body: body}}
+		In: iospec.Payload{ContentType: r.Header.Get("Content-Type"), Body: body, Traced: h.o.Tracing}}
 
 	// The API runs on this goroutine. If it outlives the timeout (user code
 	// that ignores ctx), the timer answers 504 at the deadline on its own,
@@ -428,6 +428,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, id
 	if f != nil {
 		return failed(w, f)
 	}
+	rt.metrics.Phases(len(body), out.Decode, len(out.Body), out.Encode)
 	if writeOutput(w, &out) != nil {
 		return errs.StatusClientClosed // cut off by the write deadline, or gone
 	}

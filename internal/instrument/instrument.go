@@ -153,12 +153,14 @@ type Set struct {
 	o        Options
 	apiLabel string
 
-	apiInFlight    *prometheus.GaugeVec
-	apiTotal       *prometheus.CounterVec
-	apiDuration    *prometheus.HistogramVec
-	runnerInFlight *prometheus.GaugeVec
-	runnerTotal    *prometheus.CounterVec
-	runnerDuration *prometheus.HistogramVec
+	apiInFlight *prometheus.GaugeVec
+	apiTotal    *prometheus.CounterVec
+	apiDuration *prometheus.HistogramVec
+	// where an API call's time goes (gobento): body sizes, decode, encode
+	apiReqBytes, apiRespBytes, apiDecode, apiEncode *prometheus.HistogramVec
+	runnerInFlight                                  *prometheus.GaugeVec
+	runnerTotal                                     *prometheus.CounterVec
+	runnerDuration                                  *prometheus.HistogramVec
 
 	batchSizeName string
 	batchSize     *perRunnerCollector
@@ -246,6 +248,15 @@ func New(reg prometheus.Registerer, o Options) (*Set, error) {
 			Buckets: apiBuckets,
 		}), withCode)
 		cs = append(cs, s.apiInFlight, s.apiTotal, s.apiDuration)
+		hist := func(name, help string, buckets []float64) *prometheus.HistogramVec {
+			h := prometheus.NewHistogramVec(o.native(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}), apiLabels)
+			cs = append(cs, h)
+			return h
+		}
+		s.apiReqBytes = hist("gobento_api_request_body_bytes", "Size of the request bodies an API decoded (HTTP body, gRPC message), in bytes", bodyBuckets)
+		s.apiRespBytes = hist("gobento_api_response_body_bytes", "Size of the answers an API encoded, in bytes", bodyBuckets)
+		s.apiDecode = hist("gobento_api_decode_duration_seconds", "Time an API spent decoding its input (IO descriptor), in seconds", phaseBuckets)
+		s.apiEncode = hist("gobento_api_encode_duration_seconds", "Time an API spent encoding its output (IO descriptor), in seconds", phaseBuckets)
 	}
 	if o.RunnerEnabled {
 		s.runnerInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -410,9 +421,22 @@ func (s *Set) API(name string) *Route {
 			duration: s.apiDuration.WithLabelValues(name, svc, ver, code),
 		}
 	})
+	if name != Unmatched {
+		r.phases = &phaseChildren{
+			reqBytes: s.apiReqBytes.WithLabelValues(name, svc, ver), respBytes: s.apiRespBytes.WithLabelValues(name, svc, ver),
+			decode: s.apiDecode.WithLabelValues(name, svc, ver), encode: s.apiEncode.WithLabelValues(name, svc, ver),
+		}
+	}
 	s.routes[name] = r
 	return r
 }
+
+// Body sizes from 64 B to 64 MiB (×4), and decode/encode times from 10 µs
+// to 1 s (×√10): the ranges of an API's payloads and of its descriptors.
+var (
+	bodyBuckets  = prometheus.ExponentialBuckets(64, 4, 11)
+	phaseBuckets = []float64{1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1}
+)
 
 // unmatchedCode is the status an unmatched request gets: 404 for an HTTP
 // path, INVALID_ARGUMENT (400) for an unknown gRPC api_name.

@@ -29,6 +29,7 @@ type codeChildren struct {
 // ignores every call.
 type Route struct {
 	inFlight prometheus.Gauge
+	phases   *phaseChildren // an API's decode/encode/body-size histograms; nil otherwise
 	newCode  func(code string) *codeChildren
 	mu       sync.Mutex // serialises creation of new codes' children
 	codes    [numCodes]atomic.Pointer[codeChildren]
@@ -45,6 +46,27 @@ func newRoute(inFlight prometheus.Gauge, initial []int, precreate func(code stri
 		precreate(itoa(c))
 	}
 	return r
+}
+
+type phaseChildren struct {
+	reqBytes, respBytes, decode, encode prometheus.Observer
+}
+
+// Phases records where an API call's time went: the request body it
+// decoded (reqBytes) and how long that took, and, once it answered
+// (encoded > 0 or respBytes > 0), the answer's size and encoding time. It
+// does nothing on a nil Route or one that is not an API's.
+func (r *Route) Phases(reqBytes int, decode time.Duration, respBytes int, encode time.Duration) {
+	if r == nil || r.phases == nil {
+		return
+	}
+	p := r.phases
+	p.reqBytes.Observe(float64(reqBytes))
+	p.decode.Observe(decode.Seconds())
+	if encode > 0 || respBytes > 0 {
+		p.respBytes.Observe(float64(respBytes))
+		p.encode.Observe(encode.Seconds())
+	}
 }
 
 // Start marks a request in progress and returns its start time, to be passed

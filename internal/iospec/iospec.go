@@ -3,7 +3,10 @@
 // type, and a descriptor's self-description for OpenAPI and gRPC metadata.
 package iospec
 
-import "net/textproto"
+import (
+	"net/textproto"
+	"time"
+)
 
 // Payload is one HTTP body (or one multipart part): its bytes and media type.
 type Payload struct {
@@ -19,6 +22,12 @@ type Payload struct {
 	// MaxItems, when > 0, is the most items (the first dimension of an
 	// array) a decoder that counts items accepts; it stops reading past it.
 	MaxItems int
+	// Traced (a request) asks the API call to make decode, API and encode
+	// spans under the request's span, when that span is sampled.
+	Traced bool
+	// Decode and Encode (a response) are the time the API call spent
+	// decoding its input and encoding its output.
+	Decode, Encode time.Duration
 }
 
 // Spec is what a descriptor says about itself.
