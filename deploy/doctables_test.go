@@ -9,6 +9,7 @@ import (
 
 	"github.com/gobento/bento/internal/customreg"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/tracing"
 )
 
 // familyCell matches a metric name in backquotes.
@@ -48,7 +49,7 @@ func tableFamilies(t *testing.T, file, heading string) []string {
 // README and the monitoring guide list exactly the families /metrics
 // serves: the default ones and the self-metrics of custom metrics.
 func TestMetricTablesListEveryFamily(t *testing.T) {
-	want := slices.Concat(instrument.FamilyNames("", ""), customreg.SelfMetricNames)
+	want := slices.Concat(instrument.FamilyNames("", ""), customreg.SelfMetricNames, []string{tracing.SpansFamily})
 	slices.Sort(want)
 	for _, tc := range []struct{ file, heading string }{
 		{"../README.md", "## Metrics"},

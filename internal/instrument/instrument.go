@@ -144,8 +144,17 @@ func FamilyNames(apiNamespace, runnerNamespace string) []string {
 		"gobento_metrics_scrape_duration_seconds",
 		"gobento_metrics_scrape_response_bytes",
 		connOpenName, connLimitName, connRefusedName, connEvictedName, connAcceptErrorsName,
+		reqBytesName, respBytesName, decodeName, encodeName,
 	}
 }
+
+// The families of where an API call's time goes (gobento).
+const (
+	reqBytesName  = "gobento_api_request_body_bytes"
+	respBytesName = "gobento_api_response_body_bytes"
+	decodeName    = "gobento_api_decode_duration_seconds"
+	encodeName    = "gobento_api_encode_duration_seconds"
+)
 
 // Set is one service's default metric families, registered into one
 // registry, and the cache of their label children.
@@ -253,10 +262,10 @@ func New(reg prometheus.Registerer, o Options) (*Set, error) {
 			cs = append(cs, h)
 			return h
 		}
-		s.apiReqBytes = hist("gobento_api_request_body_bytes", "Size of the request bodies an API decoded (HTTP body, gRPC message), in bytes", bodyBuckets)
-		s.apiRespBytes = hist("gobento_api_response_body_bytes", "Size of the answers an API encoded, in bytes", bodyBuckets)
-		s.apiDecode = hist("gobento_api_decode_duration_seconds", "Time an API spent decoding its input (IO descriptor), in seconds", phaseBuckets)
-		s.apiEncode = hist("gobento_api_encode_duration_seconds", "Time an API spent encoding its output (IO descriptor), in seconds", phaseBuckets)
+		s.apiReqBytes = hist(reqBytesName, "Size of the request bodies an API decoded (HTTP body, gRPC message), in bytes", bodyBuckets)
+		s.apiRespBytes = hist(respBytesName, "Size of the answers an API encoded, in bytes", bodyBuckets)
+		s.apiDecode = hist(decodeName, "Time an API spent decoding its input (IO descriptor), in seconds", phaseBuckets)
+		s.apiEncode = hist(encodeName, "Time an API spent encoding its output (IO descriptor), in seconds", phaseBuckets)
 	}
 	if o.RunnerEnabled {
 		s.runnerInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{

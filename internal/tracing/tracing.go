@@ -57,6 +57,9 @@ type Tracing struct {
 	queue      *queue
 }
 
+// SpansFamily is the metric family counting spans by outcome.
+const SpansFamily = "gobento_tracing_spans_total"
+
 // DefaultSampleRate is the sample rate used when tracing.sample_rate is not
 // set, as in BentoML: an exporter alone samples no new trace (an incoming
 // sampled traceparent is still continued).
@@ -194,7 +197,7 @@ func newQueue(exp sdktrace.SpanExporter, o Options, log *slog.Logger) *queue {
 		wait = time.Second
 	}
 	spans := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gobento_tracing_spans_total",
+		Name: SpansFamily,
 		Help: "Spans ended while tracing is on, by outcome: exported, dropped_queue_full (the export queue was full) or dropped_export_failed (the exporter returned an error or timed out).",
 	}, []string{"outcome"})
 	q := &queue{
