@@ -256,3 +256,41 @@ func TestTracingBatches(t *testing.T) {
 		t.Errorf("batch sizes add up to %d, want %d", total, n)
 	}
 }
+
+// BentoML 1.1 configurations with each exporter type start unchanged and
+// serve; with the collector absent, requests still succeed and shutdown
+// ends within tracing.timeout.
+func TestBentoMLTracingConfigsStart(t *testing.T) {
+	for name, yml := range map[string]string{
+		"zipkin":         "tracing: {exporter_type: zipkin, sample_rate: 1.0, timeout: 1, zipkin: {endpoint: 'http://127.0.0.1:9/api/v2/spans'}}",
+		"jaeger":         "tracing: {exporter_type: jaeger, sample_rate: 1.0, timeout: 1, jaeger: {protocol: thrift, thrift: {agent_host_name: 127.0.0.1, agent_port: 6831}}}",
+		"jaeger grpc":    "tracing: {exporter_type: jaeger, sample_rate: 1.0, timeout: 1, jaeger: {protocol: grpc, collector_endpoint: '127.0.0.1:14250', grpc: {insecure: true}}}",
+		"otlp http":      "tracing: {exporter_type: otlp, sample_rate: 1.0, timeout: 1, otlp: {protocol: http, endpoint: 'http://127.0.0.1:9/v1/traces', compression: gzip, http: {headers: {x-k: v}}}}",
+		"otlp grpc":      "tracing: {exporter_type: otlp, sample_rate: 0.5, timeout: 1, excluded_urls: 'readyz,livez', otlp: {protocol: grpc, endpoint: '127.0.0.1:9', grpc: {insecure: true, headers: ['x-k=v']}}}",
+		"in_memory":      "tracing: {exporter_type: in_memory, sample_rate: 1.0}",
+		"otlp, defaults": "tracing: {exporter_type: otlp, max_tag_value_length: 64, otlp: {endpoint: 'http://127.0.0.1:9'}}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte("version: 1\napi_server: {http: {host: 127.0.0.1, port: 0}}\n"+yml+"\n"), "bentoml_configuration.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := bento.NewService("traced")
+			bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
+			srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(quietLogger(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				if st, body, err := relSend(http.DefaultClient, "POST", srv.URL()+"/echo", "text/plain", []byte("hi")); err != nil || st != 200 || string(body) != "hi" {
+					t.Fatalf("echo: %d %q %v", st, body, err)
+				}
+			}
+			start := time.Now()
+			shutdown(t, srv)
+			if el := time.Since(start); el > 5*time.Second {
+				t.Errorf("shutdown took %v with no collector", el)
+			}
+		})
+	}
+}
