@@ -139,7 +139,14 @@ type Handler struct {
 type route struct {
 	ep      Endpoint
 	metrics *instrument.Route
+	// lastExemplar is when (UnixNano) a trace exemplar was last attached.
+	lastExemplar atomic.Int64
 }
+
+// exemplarEvery spaces the trace exemplars of one API: Prometheus keeps one
+// exemplar per bucket per scrape, so attaching one to every request (about
+// 15 allocations) would buy nothing.
+const exemplarEvery = int64(100 * time.Millisecond)
 
 // orDefault sets *v to def when it is zero or negative (unset).
 func orDefault[T int64 | time.Duration](v *T, def T) {
@@ -214,10 +221,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // doneWithTrace records the request with its sampled span's ids as the
-// exemplar, and reports false (recording nothing) when it has none.
+// exemplar, at most every exemplarEvery per API, and reports false
+// (recording nothing) otherwise.
 //
 //go:noinline
 func doneWithTrace(rt *route, start time.Time, code int, r *http.Request) bool {
+	now, last := start.UnixNano(), rt.lastExemplar.Load()
+	if now-last < exemplarEvery || !rt.lastExemplar.CompareAndSwap(last, now) {
+		return false
+	}
 	sc := trace.SpanContextFromContext(r.Context())
 	if !sc.IsSampled() {
 		return false

@@ -39,16 +39,17 @@ func (t *Tracing) HTTP(next http.Handler, routes []string) http.Handler {
 			route = "<unmatched>"
 		}
 		ctx := t.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := t.tracer.Start(ctx, r.Method+" "+route,
-			trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(
+		ctx, span := t.tracer.Start(ctx, r.Method+" "+route, serverKind)
+		if span.IsRecording() {
+			span.SetAttributes(
 				semconv.HTTPRequestMethodKey.String(r.Method),
 				semconv.URLPath(path),
 				semconv.HTTPRoute(route),
 				semconv.URLScheme(scheme(r)),
 				semconv.NetworkPeerAddress(r.RemoteAddr),
 				semconv.UserAgentOriginal(r.UserAgent()),
-			))
+			)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			p := recover()
@@ -70,6 +71,9 @@ func (t *Tracing) HTTP(next http.Handler, routes []string) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	})
 }
+
+// serverKind is made once: a span start option allocates.
+var serverKind = trace.WithSpanKind(trace.SpanKindServer)
 
 func scheme(r *http.Request) string {
 	if r.TLS != nil {
