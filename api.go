@@ -26,8 +26,19 @@ type apiEntry struct {
 	proto protoCaller
 }
 
-// APIOption configures an API.
-type APIOption func(*apiOptions)
+// APIOption configures an API: [Route], [Doc], [Example], [MaxItems].
+type APIOption interface{ applyAPI(*apiOptions) }
+
+type apiOption func(*apiOptions)
+
+func (f apiOption) applyAPI(o *apiOptions) { f(o) }
+
+// DocOption is the description set by [Doc]: an option of a service and of
+// an API alike.
+type DocOption string
+
+func (d DocOption) applyService(s *Service) { s.doc = string(d) }
+func (d DocOption) applyAPI(o *apiOptions)  { o.doc = string(d) }
 
 type apiOptions struct {
 	route    string
@@ -39,17 +50,18 @@ type apiOptions struct {
 // Route serves the API at path instead of "/<name>". A missing leading slash
 // is added. The path must not contain '?' or '#', start with "//", or clash
 // with the built-in routes.
-func Route(path string) APIOption { return func(o *apiOptions) { o.route = path } }
+func Route(path string) APIOption { return apiOption(func(o *apiOptions) { o.route = path }) }
 
-// Doc sets the API description for the OpenAPI document and docs page.
-func Doc(doc string) APIOption { return func(o *apiOptions) { o.doc = doc } }
+// Doc describes a service (an option of [NewService]) or an API (of [API]),
+// for the OpenAPI document and the docs page.
+func Doc(doc string) DocOption { return DocOption(doc) }
 
 // Example sets the example request body of the API, shown in its curl line
 // and filled in by the docs page's "Try it out", instead of the one the
 // input descriptor derives (a sentence for Text, the zero value for JSON,
 // ones for NDArray; none for files and images). For JSON and NDArray inputs
 // it must be JSON.
-func Example(body string) APIOption { return func(o *apiOptions) { o.example = body } }
+func Example(body string) APIOption { return apiOption(func(o *apiOptions) { o.example = body }) }
 
 // MaxItems caps the items one request may carry: the first dimension of an
 // NDArray input. A request with more gets 413; over HTTP the decoder stops
@@ -58,7 +70,7 @@ func Example(body string) APIOption { return func(o *apiOptions) { o.example = b
 // (and the memory of its decoded input) far longer than the others. Only
 // NDArray inputs count items; MaxItems on another input is a start-up
 // error.
-func MaxItems(n int) APIOption { return func(o *apiOptions) { o.maxItems = n } }
+func MaxItems(n int) APIOption { return apiOption(func(o *apiOptions) { o.maxItems = n }) }
 
 var apiNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -93,7 +105,7 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 	fn func(context.Context, In) (Out, error), opts ...APIOption) {
 	var o apiOptions
 	for _, opt := range opts {
-		opt(&o)
+		opt.applyAPI(&o)
 	}
 	route := o.route
 	if route == "" {

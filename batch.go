@@ -11,8 +11,11 @@ import (
 	"github.com/gobento/bento/internal/instrument"
 )
 
-// BatchOption configures a batchable method. Options given in code take
-// precedence over the configuration file, as in BentoML.
+// BatchOption configures a batchable method. Options given in code are the
+// method's defaults: a configuration key set for its runner
+// (runners.<name>.batching.max_batch_size, in a file, BENTOML_CONFIG_OPTIONS
+// or a flag) overrides them, with a warning at start. That is the rule for
+// every option that has a configuration key.
 type BatchOption func(*batchOptions)
 
 type batchOptions struct {
@@ -110,10 +113,13 @@ func (b *batchMethod[M, In, Out]) instantiate(inst *runnerInstance[M]) methodRun
 		Workers:      inst.workers,
 		Enabled:      rc.Batching.Enabled,
 	}
-	if b.opts.maxBatchSize > 0 {
+	// Code gives the defaults; a configuration key set for the runner (file,
+	// BENTOML_CONFIG_OPTIONS, flag) overrides them (logged at start).
+	set := func(rel string) bool { _, src := inst.env.cfg.RunnerSource(b.m.runner, rel); return src != "" }
+	if b.opts.maxBatchSize > 0 && !set("batching.max_batch_size") {
 		cfg.MaxBatchSize = b.opts.maxBatchSize
 	}
-	if b.opts.maxLatency > 0 {
+	if b.opts.maxLatency > 0 && !set("batching.max_latency_ms") {
 		cfg.MaxLatency = b.opts.maxLatency
 	}
 	env := inst.env

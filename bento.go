@@ -158,7 +158,7 @@ func serveCommand(ctx context.Context, svc *Service, stderr io.Writer, sp serveS
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			srv, err := sp.start(ctx, svc, cfg, WithLogger(log))
+			srv, err := sp.start(ctx, svc, cfg, Logger(log))
 			if err != nil {
 				return err
 			}

@@ -151,7 +151,7 @@ func TestTLSStartErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := bento.StartHTTP(context.Background(), kitchenSink(t), sslConfig(t, f, tt.mod), bento.WithLogger(quietLogger(t)))
+			_, err := bento.StartHTTP(context.Background(), kitchenSink(t), sslConfig(t, f, tt.mod), bento.Logger(quietLogger(t)))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("StartHTTP error %v, want %q", err, tt.want)
 			}
@@ -169,7 +169,7 @@ func TestGRPCTLS(t *testing.T) {
 			if mutual {
 				cfg.APIServer.SSL.CACerts = &f.CA
 			}
-			srv, err := bento.StartGRPC(context.Background(), kitchenSink(t), cfg, bento.WithLogger(quietLogger(t)))
+			srv, err := bento.StartGRPC(context.Background(), kitchenSink(t), cfg, bento.Logger(quietLogger(t)))
 			if err != nil {
 				t.Fatal(err)
 			}

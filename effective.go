@@ -15,13 +15,15 @@ type setting struct {
 	key    string // relative to the runner block: "workers", "batching.max_batch_size"
 	value  string
 	source string // "default", "code: MaxBatchSize(100)", "file bentoml.yaml line 7", "env BENTOML_CONFIG_OPTIONS"
-	// overrides, when set, is the configuration value that code overrode:
-	// the full key, its value and where it was set.
+	// overrides, when set, is the value given in code that the
+	// configuration overrode.
 	overrides *override
 }
 
+// override is a value given in code (call, e.g. "MaxBatchSize(100)") that
+// the configuration key set at source overrode.
 type override struct {
-	key, value, source string
+	call, key, source string
 }
 
 // runnerSettings are the effective settings of one runner and its methods.
@@ -56,15 +58,19 @@ func configSetting(cfg *config.Config, runner, rel, value string) setting {
 	return setting{key: rel, value: value, source: describeSource(src)}
 }
 
-// codeWins is a setting given in code (call, e.g. "MaxBatchSize(100)"),
-// which beats the configuration; a configuration value set for the same key
-// is recorded as overridden.
-func codeWins(cfg *config.Config, runner, rel, value, call, cfgValue string) setting {
-	s := setting{key: rel, value: value, source: "code: " + call}
-	if key, src := cfg.RunnerSource(runner, rel); src != "" {
-		s.overrides = &override{key: key, value: cfgValue, source: describeSource(src)}
+// configWins is a setting given in code (call, e.g. "MaxBatchSize(100)",
+// giving value): the default, which a configuration key set for it (in a
+// file, BENTOML_CONFIG_OPTIONS or a flag; cfgValue) overrides. That is
+// gobento's one precedence rule for every option that has a key: code says
+// what the model needs by default, the operator's configuration has the
+// last word, and the override is logged.
+func configWins(cfg *config.Config, runner, rel, value, call, cfgValue string) setting {
+	key, src := cfg.RunnerSource(runner, rel)
+	if src == "" {
+		return setting{key: rel, value: value, source: "code: " + call}
 	}
-	return s
+	return setting{key: rel, value: cfgValue, source: describeSource(src),
+		overrides: &override{call: call, key: key, source: describeSource(src)}}
 }
 
 func (r *Runner[M]) settings(cfg *config.Config) runnerSettings {
@@ -75,10 +81,8 @@ func (r *Runner[M]) settings(cfg *config.Config) runnerSettings {
 		n = rc.Workers
 	}
 	workers := configSetting(cfg, r.name, "workers", strconv.Itoa(n))
-	if rc.Workers == 0 && r.opts.workersSet {
-		workers.source = fmt.Sprintf("code: Workers(%d)", r.opts.workers)
-	} else if rc.Workers > 0 && r.opts.workersSet {
-		workers.source += fmt.Sprintf(" (the configuration wins over Workers(%d) in code)", r.opts.workers)
+	if r.opts.workersSet {
+		workers = configWins(cfg, r.name, "workers", strconv.Itoa(r.opts.workers), fmt.Sprintf("Workers(%d)", r.opts.workers), strconv.Itoa(rc.Workers))
 	}
 	maxConc := "null"
 	if rc.Traffic.MaxConcurrency != nil {
@@ -103,12 +107,12 @@ func (p *plainMethod[M, In, Out]) settings(*config.Config, string, config.Runner
 func (b *batchMethod[M, In, Out]) settings(cfg *config.Config, runner string, rc config.RunnerConfig) []setting {
 	size := configSetting(cfg, runner, "batching.max_batch_size", strconv.Itoa(rc.Batching.MaxBatchSize))
 	if n := b.opts.maxBatchSize; n > 0 {
-		size = codeWins(cfg, runner, "batching.max_batch_size", strconv.Itoa(n),
+		size = configWins(cfg, runner, "batching.max_batch_size", strconv.Itoa(n),
 			fmt.Sprintf("MaxBatchSize(%d)", n), strconv.Itoa(rc.Batching.MaxBatchSize))
 	}
 	latency := configSetting(cfg, runner, "batching.max_latency_ms", strconv.Itoa(rc.Batching.MaxLatencyMs))
 	if d := b.opts.maxLatency; d > 0 {
-		latency = codeWins(cfg, runner, "batching.max_latency_ms", strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'g', -1, 64),
+		latency = configWins(cfg, runner, "batching.max_latency_ms", strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'g', -1, 64),
 			fmt.Sprintf("MaxLatency(%v)", d), strconv.Itoa(rc.Batching.MaxLatencyMs))
 	}
 	return []setting{{key: "batchable", value: "true", source: "code: BatchMethod"}, size, latency}
@@ -133,7 +137,7 @@ func writeRunnerSettings(w io.Writer, svcName string, rs []runnerSettings) error
 	add := func(indent string, s setting) {
 		src := s.source
 		if o := s.overrides; o != nil {
-			src += fmt.Sprintf("; overrides %s=%s (%s)", o.key, o.value, o.source)
+			src += fmt.Sprintf("; overrides %s in code", o.call)
 		}
 		rows = append(rows, row{fmt.Sprintf("#%s%s: %s", indent, s.key, s.value), src})
 	}
@@ -156,7 +160,7 @@ func writeRunnerSettings(w io.Writer, svcName string, rs []runnerSettings) error
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n# In effect for the runners of %s (code's batching options win over the configuration):\n", svcName)
+	fmt.Fprintf(&b, "\n# In effect for the runners of %s (a configuration key overrides the option given in code):\n", svcName)
 	if len(rs) == 0 {
 		b.WriteString("# (no runners)\n")
 	}
@@ -171,16 +175,23 @@ func writeRunnerSettings(w io.Writer, svcName string, rs []runnerSettings) error
 	return err
 }
 
-// warnOverrides logs one warning for every configuration value that code
-// overrides, so a setting that does nothing does not go unnoticed.
+// warnOverrides logs one warning for every option given in code that the
+// configuration overrides, so that a value in code that does nothing does
+// not go unnoticed.
 func (rt *runtime) warnOverrides() {
+	warn := func(runner, method string, s setting) {
+		if o := s.overrides; o != nil {
+			rt.log.Warn("option given in code overridden by the configuration", "key", o.key, "value", s.value,
+				"set_in", o.source, "runner", runner, "method", method, "code", o.call)
+		}
+	}
 	for _, r := range rt.svc.runnerSettings(rt.cfg) {
+		for _, s := range r.settings {
+			warn(r.name, "", s)
+		}
 		for _, m := range r.methods {
 			for _, s := range m.settings {
-				if o := s.overrides; o != nil {
-					rt.log.Warn("configuration value overridden by code", "key", o.key, "value", o.value,
-						"set_in", o.source, "runner", r.name, "method", m.name, "in_effect", s.value, "by", strings.TrimPrefix(s.source, "code: "))
-				}
+				warn(r.name, m.name, s)
 			}
 		}
 	}

@@ -44,7 +44,7 @@ func ExampleItemErrors() {
 
 	cfg := config.Default()
 	cfg.APIServer.HTTP.Host, cfg.APIServer.HTTP.Port = "127.0.0.1", 0
-	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Println(err)
 		return

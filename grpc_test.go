@@ -40,7 +40,7 @@ func startGRPCWith(t testing.TB, svc *bento.Service, cfg *config.Config, log *sl
 	if cfg == nil {
 		cfg = testConfig(t)
 	}
-	srv, err := bento.StartGRPC(context.Background(), svc, cfg, bento.WithLogger(log))
+	srv, err := bento.StartGRPC(context.Background(), svc, cfg, bento.Logger(log))
 	if err != nil {
 		t.Fatalf("StartGRPC: %v", err)
 	}

@@ -33,7 +33,7 @@ func shoutService(name string, calls *metrics.Counter, opts ...bento.ServiceOpti
 
 func newHandler(t *testing.T, svc *bento.Service) *bento.Handler {
 	t.Helper()
-	h, err := bento.NewHandler(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
+	h, err := bento.NewHandler(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t)))
 	if err != nil {
 		t.Fatalf("NewHandler: %v", err)
 	}
@@ -54,7 +54,7 @@ func closeHandler(t *testing.T, h *bento.Handler) {
 // and exports the custom metric, at 0 before the call.
 func TestHandlerOnMux(t *testing.T) {
 	calls := declareCounter(t, "handler_shouts_total")
-	h := newHandler(t, shoutService("shouter", calls, bento.WithMetrics(calls)))
+	h := newHandler(t, shoutService("shouter", calls, bento.Metrics(calls)))
 	mux := http.NewServeMux()
 	mux.Handle("/shouter/", http.StripPrefix("/shouter", h))
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("the app's own route")) })
@@ -103,13 +103,13 @@ func TestHandlerOnMux(t *testing.T) {
 
 // TestServicesExportOwnMetrics runs two services in one process, one
 // through StartHTTP and one as a Handler, each owning a custom metric: each
-// /metrics shows its own only. A service without WithMetrics shows every
+// /metrics shows its own only. A service without Metrics shows every
 // declared metric.
 func TestServicesExportOwnMetrics(t *testing.T) {
 	aCalls := declareCounter(t, "own_a_calls_total")
 	bCalls := declareCounter(t, "own_b_calls_total")
-	a := startHTTP(t, shoutService("svc_a", aCalls, bento.WithMetrics(aCalls)), nil)
-	hb := newHandler(t, shoutService("svc_b", bCalls, bento.WithMetrics(bCalls)))
+	a := startHTTP(t, shoutService("svc_a", aCalls, bento.Metrics(aCalls)), nil)
+	hb := newHandler(t, shoutService("svc_b", bCalls, bento.Metrics(bCalls)))
 	tb := httptest.NewServer(hb)
 	defer tb.Close()
 	all := newHandler(t, shoutService("svc_all", aCalls))

@@ -59,7 +59,7 @@ func startHTTPWith(t testing.TB, svc *bento.Service, cfg *config.Config, log *sl
 	if cfg == nil {
 		cfg = testConfig(t)
 	}
-	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(log))
+	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.Logger(log))
 	if err != nil {
 		t.Fatalf("StartHTTP: %v", err)
 	}

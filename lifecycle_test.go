@@ -37,7 +37,7 @@ func TestReadinessFollowsRunners(t *testing.T) {
 	}
 	ch := make(chan started, 1)
 	go func() {
-		srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(quietLogger(t)))
+		srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.Logger(quietLogger(t)))
 		ch <- started{srv, err}
 	}()
 	// while the model loads: live, not ready
@@ -81,7 +81,7 @@ func TestReadinessFollowsRunners(t *testing.T) {
 
 func TestGracefulShutdownLosesNoRequest(t *testing.T) {
 	svc := kitchenSink(t)
-	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
+	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,7 +121,7 @@ func TestOTLPMetricsPush(t *testing.T) {
 			cfg := testConfig(t)
 			o := &cfg.APIServer.Metrics.OTLP
 			o.Enabled, o.Protocol, o.Endpoint, o.Interval, o.Insecure = true, c.protocol, c.endpoint, 0.05, true
-			srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(quietLogger(t)))
+			srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.Logger(quietLogger(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestOTLPMetricsPush(t *testing.T) {
 			cfg.APIServer.Metrics.OTLP.Interval = 3600
 			svc2 := bento.NewService("pushed_at_exit")
 			bento.API(svc2, "echo2", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
-			srv2, err := bento.StartHTTP(context.Background(), svc2, cfg, bento.WithLogger(quietLogger(t)))
+			srv2, err := bento.StartHTTP(context.Background(), svc2, cfg, bento.Logger(quietLogger(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +175,7 @@ func TestOTLPMetricsCollectorDown(t *testing.T) {
 	cfg := testConfig(t)
 	o := &cfg.APIServer.Metrics.OTLP
 	o.Enabled, o.Endpoint, o.Interval, o.Timeout = true, "http://"+addr, 0.01, 0.2
-	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(quietLogger(t)))
+	srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.Logger(quietLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestRunnerClosesModels(t *testing.T) {
 		var closed atomic.Int32
 		svc := bento.NewService("close_test")
 		bento.NewRunner(svc, "m", func() (closer, error) { return closer{&closed}, nil }, bento.Workers(3))
-		srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
+		srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +40,7 @@ func TestRunnerClosesModels(t *testing.T) {
 			}
 			return closer{&closed}, nil
 		}, bento.Workers(3))
-		if srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t))); err == nil {
+		if srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t))); err == nil {
 			shutdown(t, srv)
 			t.Fatal("service started")
 		}
@@ -53,7 +53,7 @@ func TestRunnerClosesModels(t *testing.T) {
 		svc := bento.NewService("close_later_fail_test")
 		bento.NewRunner(svc, "first", func() (closer, error) { return closer{&closed}, nil }, bento.Workers(2))
 		bento.NewRunner(svc, "second", func() (closer, error) { return closer{}, errors.New("cannot load") })
-		if srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t))); err == nil {
+		if srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t))); err == nil {
 			shutdown(t, srv)
 			t.Fatal("service started")
 		}

@@ -36,7 +36,7 @@ func TestFailedMethodStartCloses(t *testing.T) {
 	}
 	cfg := config.Default()
 	cfg.APIServer.HTTP.Host, cfg.APIServer.HTTP.Port = "127.0.0.1", 0
-	_, err := StartHTTP(context.Background(), svc, cfg, WithLogger(slog.New(slog.DiscardHandler)))
+	_, err := StartHTTP(context.Background(), svc, cfg, Logger(slog.New(slog.DiscardHandler)))
 	if err == nil || !strings.Contains(err.Error(), `runner "m": second cannot start`) {
 		t.Fatalf("StartHTTP: %v, want the second method's start error", err)
 	}
@@ -47,7 +47,7 @@ func TestFailedMethodStartCloses(t *testing.T) {
 		t.Errorf("the first method after the failed start: %v, want ErrRunnerStopped", err)
 	}
 	r.failStart = nil
-	srv, err := StartHTTP(context.Background(), svc, cfg, WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := StartHTTP(context.Background(), svc, cfg, Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatalf("StartHTTP after the fault is gone: %v", err)
 	}

@@ -69,7 +69,7 @@ func TestServiceRestart(t *testing.T) {
 	var closed atomic.Int32
 	svc := doublerService(&closed, 2)
 	for round := 1; round <= 3; round++ {
-		srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
+		srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t)))
 		if err != nil {
 			t.Fatalf("round %d: StartHTTP: %v", round, err)
 		}
@@ -114,7 +114,7 @@ func TestServiceStartedTwice(t *testing.T) {
 	var closed atomic.Int32
 	svc := doublerService(&closed, 1)
 	srv := startHTTP(t, svc, nil)
-	_, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
+	_, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t)))
 	if err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("second start: %v", err)
 	}
@@ -228,7 +228,7 @@ func TestRunnerNotRunning(t *testing.T) {
 		}
 	}
 	check("before start")
-	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
+	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

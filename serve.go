@@ -33,24 +33,34 @@ type serverOptions struct {
 	log *slog.Logger
 }
 
-// WithLogger sets the logger; the default is slog.Default().
-func WithLogger(l *slog.Logger) ServerOption { return func(o *serverOptions) { o.log = l } }
+// Logger sets the server's logger; the default is slog.Default().
+func Logger(l *slog.Logger) ServerOption { return func(o *serverOptions) { o.log = l } }
 
-// WithMetrics makes ms the custom metrics the service exports, and no
+// WithLogger is [Logger].
+//
+// Deprecated: use Logger; options carry no With prefix.
+func WithLogger(l *slog.Logger) ServerOption { return Logger(l) }
+
+// Metrics makes ms the custom metrics the service exports, and no
 // others. Without it a service exports every metric the program declares
 // with the metrics package, which suits the usual one service per program;
 // when a process serves several services, give each its own list so that
 // each /metrics shows only its own. Calling it again adds to the list.
-func WithMetrics(ms ...metrics.Metric) ServiceOption {
-	return func(s *Service) {
+func Metrics(ms ...metrics.Metric) ServiceOption {
+	return serviceOption(func(s *Service) {
 		if s.metrics == nil {
 			s.metrics = []any{}
 		}
 		for _, m := range ms {
 			s.metrics = append(s.metrics, m)
 		}
-	}
+	})
 }
+
+// WithMetrics is [Metrics].
+//
+// Deprecated: use Metrics; options carry no With prefix.
+func WithMetrics(ms ...metrics.Metric) ServiceOption { return Metrics(ms...) }
 
 // ownedMetrics returns the keys of the custom metrics the service exports,
 // or nil for every declared one.

@@ -27,7 +27,7 @@ type point struct {
 // kitchenSink is a service with one API per descriptor and one per failure.
 func kitchenSink(t testing.TB) *bento.Service {
 	t.Helper()
-	svc := bento.NewService("kitchen_sink", bento.WithVersion("1.2.3"))
+	svc := bento.NewService("kitchen_sink", bento.Version("1.2.3"))
 	r := bento.NewRunner(svc, "upper", func() (func(string) string, error) { return strings.ToUpper, nil })
 	upper := bento.Method(r, "upper", func(f func(string) string, _ context.Context, s string) (string, error) {
 		if s == "model-panic" {
@@ -441,7 +441,7 @@ func TestStartupErrors(t *testing.T) {
 	t.Run("runner constructor error names the runner", func(t *testing.T) {
 		svc := bento.NewService("broken")
 		bento.NewRunner(svc, "weights_loader", func() (int, error) { return 0, errors.New("file not found: model.bin") })
-		_, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
+		_, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t)))
 		if err == nil || !strings.Contains(err.Error(), `"weights_loader"`) || !strings.Contains(err.Error(), "model.bin") {
 			t.Fatalf("err = %v", err)
 		}
@@ -459,7 +459,7 @@ func TestStartupErrors(t *testing.T) {
 		bento.API(svc, "dash", bento.Text(), bento.Text(), echo, bento.Route("/dashboard/data"))
 		bento.NewRunner(svc, "Bad Name", func() (int, error) { return 0, nil })
 		bento.NewRunner(svc, "-x", func() (int, error) { return 0, nil })
-		_, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.WithLogger(quietLogger(t)))
+		_, err := bento.StartHTTP(context.Background(), svc, testConfig(t), bento.Logger(quietLogger(t)))
 		if err == nil {
 			t.Fatal("no error")
 		}
@@ -475,7 +475,7 @@ func TestStartupErrors(t *testing.T) {
 		srv := startHTTP(t, kitchenSink(t), nil)
 		cfg := testConfig(t)
 		cfg.APIServer.HTTP.Port = srv.Addr().(*net.TCPAddr).Port
-		_, err := bento.StartHTTP(context.Background(), kitchenSink(t), cfg, bento.WithLogger(quietLogger(t)))
+		_, err := bento.StartHTTP(context.Background(), kitchenSink(t), cfg, bento.Logger(quietLogger(t)))
 		if err == nil || !strings.Contains(err.Error(), "listen") {
 			t.Fatalf("err = %v", err)
 		}

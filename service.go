@@ -24,16 +24,33 @@ type Service struct {
 	errs    []error
 }
 
-// ServiceOption configures a [Service].
-type ServiceOption func(*Service)
+// ServiceOption configures a [Service]: [Version], [Doc], [Metrics].
+//
+// Options are named after what they set, with no With prefix, whatever
+// they configure (a service, an API, a runner, a method, a descriptor, a
+// server); where a configuration key sets the same thing, the key, when
+// set, wins over the option (see [BatchOption]).
+type ServiceOption interface{ applyService(*Service) }
 
-// WithVersion sets the service version, reported in the service_version label
+type serviceOption func(*Service)
+
+func (f serviceOption) applyService(s *Service) { f(s) }
+
+// Version sets the service version, reported in the service_version label
 // of every metric. Without it the label is "not available", as in BentoML.
-func WithVersion(version string) ServiceOption { return func(s *Service) { s.version = version } }
+func Version(version string) ServiceOption {
+	return serviceOption(func(s *Service) { s.version = version })
+}
 
-// WithDoc sets the service description shown in the OpenAPI document and the
-// docs page.
-func WithDoc(doc string) ServiceOption { return func(s *Service) { s.doc = doc } }
+// WithVersion is [Version].
+//
+// Deprecated: use Version; options carry no With prefix.
+func WithVersion(version string) ServiceOption { return Version(version) }
+
+// WithDoc is [Doc].
+//
+// Deprecated: use Doc, which describes a service or an API.
+func WithDoc(doc string) ServiceOption { return Doc(doc) }
 
 var serviceNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
 
@@ -43,7 +60,7 @@ var serviceNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
 func NewService(name string, opts ...ServiceOption) *Service {
 	s := &Service{name: name}
 	for _, o := range opts {
-		o(s)
+		o.applyService(s)
 	}
 	if !serviceNameRE.MatchString(name) {
 		s.addErr(fmt.Errorf("bento: invalid service name %q: use 1-63 letters, digits, '_', '.' or '-'", name))

@@ -79,11 +79,11 @@ func TestSoak(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.APIServer.Traffic.Timeout = 0.2
 	cfg.APIServer.HTTP.MaxRequestSize = 4096
-	httpSrv, err := bento.StartHTTP(context.Background(), kitchenSink(t), cfg, bento.WithLogger(relDiscardLogger()))
+	httpSrv, err := bento.StartHTTP(context.Background(), kitchenSink(t), cfg, bento.Logger(relDiscardLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	grpcSrv, err := bento.StartGRPC(context.Background(), kitchenSink(t), cfg, bento.WithLogger(relDiscardLogger()))
+	grpcSrv, err := bento.StartGRPC(context.Background(), kitchenSink(t), cfg, bento.Logger(relDiscardLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}

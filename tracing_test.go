@@ -277,7 +277,7 @@ func TestBentoMLTracingConfigsStart(t *testing.T) {
 			}
 			svc := bento.NewService("traced")
 			bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
-			srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.WithLogger(quietLogger(t)))
+			srv, err := bento.StartHTTP(context.Background(), svc, cfg, bento.Logger(quietLogger(t)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -75,7 +75,7 @@ func startBatchSide(ctx context.Context, batching bool) (*batchSide, error) {
 	cfg.APIServer.HTTP.Host = "127.0.0.1"
 	cfg.APIServer.HTTP.Port = 0
 	cfg.Runners.Batching.Enabled = batching
-	srv, err := bento.StartHTTP(ctx, svc, cfg, bento.WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := bento.StartHTTP(ctx, svc, cfg, bento.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, err
 	}

@@ -415,7 +415,7 @@ func (b *bench) onnxBatching(ctx context.Context, path string, conc int, input f
 		cfg := config.Default()
 		cfg.APIServer.HTTP.Host = "127.0.0.1"
 		cfg.APIServer.HTTP.Port = 0
-		srv, err := bento.StartHTTP(ctx, svc, cfg, bento.WithLogger(slog.New(slog.DiscardHandler)))
+		srv, err := bento.StartHTTP(ctx, svc, cfg, bento.Logger(slog.New(slog.DiscardHandler)))
 		return srv, r, err
 	}
 	stop := func(srv *bento.Server) {

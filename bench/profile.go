@@ -72,7 +72,7 @@ func serveProfiled(args []string) int {
 	cfg.APIServer.HTTP.Host, cfg.APIServer.HTTP.Port = "127.0.0.1", *port
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := bento.StartHTTP(ctx, echoService(), cfg, bento.WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := bento.StartHTTP(ctx, echoService(), cfg, bento.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -52,7 +52,7 @@ type scrapeResult struct {
 // scrapeService has scrapeAPIs APIs, each calling one runner method that
 // answers with the status its input names ("200", "404", ...).
 func scrapeService() *bento.Service {
-	svc := bento.NewService("scrape_bench", bento.WithVersion("1.0.0"))
+	svc := bento.NewService("scrape_bench", bento.Version("1.0.0"))
 	r := bento.NewRunner(svc, "model", func() (struct{}, error) { return struct{}{}, nil })
 	predict := bento.Method(r, "predict", func(_ struct{}, _ context.Context, in string) (string, error) {
 		switch in {
@@ -93,7 +93,7 @@ func startScrapeService(ctx context.Context) (*bento.Server, error) {
 	if err := custom.Err(); err != nil {
 		return nil, err
 	}
-	srv, err := bento.StartHTTP(ctx, scrapeService(), cfg, bento.WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := bento.StartHTTP(ctx, scrapeService(), cfg, bento.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, err
 	}

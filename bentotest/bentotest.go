@@ -28,11 +28,11 @@ type Server struct {
 // new httptest.Server, with every runner started, and registers a cleanup
 // with t that closes the server and then the Handler, reporting a failed
 // Close as a test error. If the service cannot start, NewServer fails the
-// test with its error. Without a [bento.WithLogger] option, logs are
+// test with its error. Without a [bento.Logger] option, logs are
 // discarded.
 func NewServer(t testing.TB, svc *bento.Service, cfg *config.Config, opts ...bento.ServerOption) *Server {
 	t.Helper()
-	opts = append([]bento.ServerOption{bento.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	opts = append([]bento.ServerOption{bento.Logger(slog.New(slog.DiscardHandler))}, opts...)
 	h, err := bento.NewHandler(context.Background(), svc, cfg, opts...)
 	if err != nil {
 		t.Fatalf("bentotest: starting service %q: %v", svc.Name(), err)

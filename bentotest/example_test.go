@@ -18,7 +18,7 @@ var shouts = metrics.NewCounter(metrics.CounterOpts{Name: "shouts_total", Help: 
 
 // newShouter is the service under test, as the program's main builds it.
 func newShouter() *bento.Service {
-	svc := bento.NewService("shouter", bento.WithMetrics(shouts))
+	svc := bento.NewService("shouter", bento.Metrics(shouts))
 	bento.API(svc, "shout", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) {
 		shouts.Inc()
 		return strings.ToUpper(s), nil

@@ -40,7 +40,7 @@
 // discarded. A metric without LabelNames is exported at 0 from the start;
 // a labelled one gets a series per label-value combination on first use.
 //
-// A service exports the metrics given to bento.WithMetrics, or, without
+// A service exports the metrics given to bento.Metrics, or, without
 // that option, every metric the program declares, including one declared
 // after the service started (registered at the next scrape; a problem with
 // it can then only be logged). Give each service its list when one process

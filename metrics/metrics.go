@@ -17,7 +17,7 @@ const placeholderHelp = "Placeholder for a custom metric with invalid options; n
 
 // Metric is any metric this package declares: a [*Counter], [*Gauge],
 // [*Histogram] or [*Summary]. A service takes a list of them to own (see
-// bento.WithMetrics); no other type implements it.
+// bento.Metrics); no other type implements it.
 type Metric interface {
 	// Name returns the metric's name.
 	Name() string

@@ -30,7 +30,7 @@ func testConfig() *config.Config {
 // start serves svc on loopback until the test ends.
 func start(t testing.TB, svc *bento.Service) *bento.Server {
 	t.Helper()
-	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(), bento.WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(), bento.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatalf("StartHTTP: %v", err)
 	}
@@ -162,7 +162,7 @@ func TestRunnerCorruptModel(t *testing.T) {
 			svc := bento.NewService("onnx_corrupt")
 			path := filepath.Join("testdata", name)
 			onnx.NewRunner(svc, "broken", onnx.File(path), nil)
-			srv, err := bento.StartHTTP(context.Background(), svc, testConfig(), bento.WithLogger(slog.New(slog.DiscardHandler)))
+			srv, err := bento.StartHTTP(context.Background(), svc, testConfig(), bento.Logger(slog.New(slog.DiscardHandler)))
 			if err == nil {
 				srv.Shutdown(context.Background())
 				t.Fatal("service started with a corrupt model")
@@ -374,7 +374,7 @@ func TestRunnerStable(t *testing.T) {
 func TestModelInfoForgottenOnStop(t *testing.T) {
 	svc := bento.NewService("onnx_info_stop")
 	onnx.NewRunner(svc, "info_stop", onnx.File(filepath.Join("testdata", "identity_uint8.onnx")), &onnx.RunnerOptions{Workers: 2})
-	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(), bento.WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := bento.StartHTTP(context.Background(), svc, testConfig(), bento.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}

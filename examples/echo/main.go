@@ -22,7 +22,7 @@ type Doc struct {
 
 // NewService returns the echo service.
 func NewService() *bento.Service {
-	svc := bento.NewService("echo", bento.WithDoc("Echoes its input; measures framework overhead."))
+	svc := bento.NewService("echo", bento.Doc("Echoes its input; measures framework overhead."))
 	bento.API(svc, "echo", bento.Text(), bento.Text(),
 		func(_ context.Context, s string) (string, error) { return s, nil })
 	bento.API(svc, "echo_json", bento.JSON[Doc](), bento.JSON[Doc](),

@@ -17,7 +17,7 @@ const runtimeName = "onnx-go"
 // Runtime: each of the two workers owns one onnx-go graph and runs images one by one.
 func newService() *bento.Service {
 	svc := bento.NewService("image_classifier",
-		bento.WithDoc("Recognises a handwritten digit (white on black, or black on white) in an uploaded image."))
+		bento.Doc("Recognises a handwritten digit (white on black, or black on white) in an uploaded image."))
 	mnist := bento.NewRunner(svc, "mnist", NewMNIST, bento.Workers(2))
 	predict := bento.BatchMethod(mnist, "predict", (*MNIST).PredictBatch,
 		bento.MaxBatchSize(64), bento.MaxLatency(2*time.Second))

@@ -16,7 +16,7 @@ const runtimeName = "onnxruntime"
 
 func newService() *bento.Service {
 	svc := bento.NewService("image_classifier",
-		bento.WithDoc("Recognises a handwritten digit (white on black, or black on white) in an uploaded image."))
+		bento.Doc("Recognises a handwritten digit (white on black, or black on white) in an uploaded image."))
 	mnist := onnx.NewRunner(svc, "mnist", onnx.Bytes(modelFile, mnistONNX), &onnx.RunnerOptions{
 		Workers:      2,
 		MaxBatchSize: 64,

@@ -18,7 +18,7 @@ import (
 // NewService returns the io_echo service: one API per descriptor, each
 // answering its input unchanged.
 func NewService() *bento.Service {
-	svc := bento.NewService("io_echo", bento.WithDoc("Echoes one value of every IO descriptor."))
+	svc := bento.NewService("io_echo", bento.Doc("Echoes one value of every IO descriptor."))
 	bento.API(svc, "text", bento.Text(), bento.Text(), echo[string], bento.Doc("Text in, the same text out."))
 	bento.API(svc, "json", bento.JSON[map[string]any](), bento.JSON[map[string]any](), echo[map[string]any],
 		bento.Doc("A JSON object in, the same object out."))

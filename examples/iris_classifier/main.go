@@ -20,7 +20,7 @@ import (
 
 func newService() *bento.Service {
 	svc := bento.NewService("iris_classifier",
-		bento.WithDoc("Classifies iris flowers (setosa=0, versicolor=1, virginica=2) from sepal and petal measurements in cm."))
+		bento.Doc("Classifies iris flowers (setosa=0, versicolor=1, virginica=2) from sepal and petal measurements in cm."))
 	clf := bento.NewRunner(svc, "iris_clf", TrainIris)
 	classify := bento.BatchMethod(clf, "classify", (*IrisModel).PredictBatch,
 		bento.MaxBatchSize(100), bento.MaxLatency(20*time.Millisecond))

@@ -32,7 +32,7 @@ const NumFeatures = 4
 
 func newService() *bento.Service {
 	svc := bento.NewService("iris_onnx",
-		bento.WithDoc("Classifies iris flowers (setosa=0, versicolor=1, virginica=2) from sepal and petal measurements in cm, with a scikit-learn model on ONNX Runtime."))
+		bento.Doc("Classifies iris flowers (setosa=0, versicolor=1, virginica=2) from sepal and petal measurements in cm, with a scikit-learn model on ONNX Runtime."))
 	clf := onnx.NewRunner(svc, "iris_clf", onnx.Bytes("iris_logreg.onnx", irisModel), &onnx.RunnerOptions{
 		MaxBatchSize: 100,
 		MaxLatency:   20 * time.Millisecond,

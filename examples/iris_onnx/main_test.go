@@ -24,7 +24,7 @@ func startService(t *testing.T) *bento.Server {
 	cfg := config.Default()
 	cfg.APIServer.HTTP.Host = "127.0.0.1"
 	cfg.APIServer.HTTP.Port = 0
-	srv, err := bento.StartHTTP(context.Background(), newService(), cfg, bento.WithLogger(slog.New(slog.DiscardHandler)))
+	srv, err := bento.StartHTTP(context.Background(), newService(), cfg, bento.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatalf("StartHTTP: %v", err)
 	}

@@ -53,7 +53,7 @@ func isPositive(a *Analyzer, ctx context.Context, text string) (bool, error) {
 
 func newService() *bento.Service {
 	svc := bento.NewService("sentiment_analyzer",
-		bento.WithDoc("Tells whether an English text is positive, using the VADER lexicon."))
+		bento.Doc("Tells whether an English text is positive, using the VADER lexicon."))
 	nltk := bento.NewRunner(svc, "nltk_sentiment", NewAnalyzer) // one worker, not batchable
 	isPos := bento.Method(nltk, "is_positive", isPositive)
 	bento.API(svc, "analysis", bento.Text(), bento.JSON[map[string]bool](),

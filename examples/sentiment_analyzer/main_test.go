@@ -22,7 +22,7 @@ func TestPolarityLabelValues(t *testing.T) {
 	cfg.APIServer.HTTP.Host = "127.0.0.1"
 	cfg.APIServer.HTTP.Port = 0
 	srv, err := bento.StartHTTP(context.Background(), newService(), cfg,
-		bento.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		bento.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

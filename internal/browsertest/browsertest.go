@@ -305,7 +305,7 @@ func Serve(t testing.TB, svc *bento.Service, set func(*config.Config)) *bento.Se
 		set(cfg)
 	}
 	srv, err := bento.StartHTTP(context.Background(), svc, cfg,
-		bento.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		bento.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ type Counters struct {
 //     panics, "error" fails with a plain error, anything else is
 //     upper-cased.
 func New(c *Counters) *bento.Service {
-	svc := bento.NewService("faultsvc", bento.WithVersion("test"))
+	svc := bento.NewService("faultsvc", bento.Version("test"))
 	r := bento.NewRunner(svc, "faulty", func() (struct{}, error) { return struct{}{}, nil })
 	fault := bento.Method(r, "fault", func(_ struct{}, _ context.Context, s string) (string, error) {
 		switch s {
