@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	goruntime "runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/gobento/bento/config"
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/invoke"
 	"github.com/gobento/bento/internal/modelpool"
 	"github.com/gobento/bento/internal/runnername"
 	"github.com/gobento/bento/internal/tracing"
@@ -179,9 +179,11 @@ func (r *Runner[M]) instantiate(env *runtimeEnv) (runnerRuntime, error) {
 	inst := &runnerInstance[M]{decl: r, env: env, cfg: rc,
 		timeout: time.Duration(rc.Traffic.Timeout * float64(time.Second))}
 	inst.workers = r.workerCount(rc, bentoMLWorkers(env.log, r.name, rc))
+	maxConc := 0
 	if rc.Traffic.MaxConcurrency != nil {
-		inst.maxConc = int64(*rc.Traffic.MaxConcurrency)
+		maxConc = *rc.Traffic.MaxConcurrency
 	}
+	inst.slots = invoke.NewSlots(maxConc)
 	for _, m := range r.methods {
 		inst.methods = append(inst.methods, m.instantiate(inst))
 	}
@@ -196,12 +198,11 @@ type runnerInstance[M any] struct {
 	cfg      config.RunnerConfig
 	workers  int
 	timeout  time.Duration
-	maxConc  int64
+	slots    *invoke.Slots // runners.traffic.max_concurrency, as the API path's
 	methods  []methodRuntime
 	pool     *modelpool.Pool[M] // set by start
 	started  int                // methods started
 	running  atomic.Bool
-	inFlight atomic.Int64
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -278,12 +279,10 @@ func (r *runnerInstance[M]) acquire(ctx context.Context) (*modelpool.Worker[M], 
 }
 
 // recoverPanic turns a panic in user code on worker w into an error and
-// logs it with its stack; use it deferred.
+// logs it with its stack, as the request path does; use it deferred.
 func (r *runnerInstance[M]) recoverPanic(worker int, err *error) {
 	if p := recover(); p != nil {
-		r.env.log.Error("panic in runner method", "runner", r.decl.name, "worker", worker,
-			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-		*err = fmt.Errorf("runner %q: panic: %v", r.decl.name, p)
+		*err = fmt.Errorf("runner %q: %w", r.decl.name, invoke.LogPanic(r.env.log, "runner method", p, "runner", r.decl.name, "worker", worker))
 	}
 }
 
@@ -366,26 +365,25 @@ type methodInstance[In, Out any] struct {
 // model type.
 type runnerCore interface {
 	admit() (release func(), err error)
-	callContext(ctx context.Context) (context.Context, context.CancelFunc)
+	callContext(ctx context.Context) (context.Context, func())
 }
 
+// admit takes a max_concurrency slot with the request path's counter; a
+// runner refuses with 503 (the API's own path refuses with 429).
 func (r *runnerInstance[M]) admit() (func(), error) {
 	if !r.running.Load() {
 		return nil, runnerStopped(r.decl.name)
 	}
-	n := r.inFlight.Add(1)
-	if r.maxConc > 0 && n > r.maxConc {
-		r.inFlight.Add(-1)
+	if !r.slots.Take() {
 		return nil, overloaded(r.decl.name, "reached max_concurrency")
 	}
-	return func() { r.inFlight.Add(-1) }, nil
+	return r.slots.Release, nil
 }
 
-func (r *runnerInstance[M]) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if r.timeout > 0 {
-		return context.WithTimeout(ctx, r.timeout)
-	}
-	return ctx, func() {}
+// callContext bounds a call by runners.traffic.timeout, with the request
+// path's deadline.
+func (r *runnerInstance[M]) callContext(ctx context.Context) (context.Context, func()) {
+	return invoke.Deadline(ctx, r.timeout)
 }
 
 // Name returns the method name.

@@ -31,8 +31,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/status"
@@ -56,17 +54,16 @@ type Options struct {
 
 // Path is the request path of one server. It is safe for concurrent use.
 type Path struct {
-	max      int64
-	timeout  time.Duration
-	log      *slog.Logger
-	abort    error
-	inFlight atomic.Int64 // calls holding a max_concurrency slot
-	expired  *Failure     // the 504 of a call past its deadline; read-only
+	slots   *Slots // max_concurrency
+	timeout time.Duration
+	log     *slog.Logger
+	abort   error
+	expired *Failure // the 504 of a call past its deadline; read-only
 }
 
 // New returns the request path o describes.
 func New(o Options) *Path {
-	p := &Path{max: int64(o.MaxConcurrency), timeout: o.Timeout, log: o.Log, abort: o.Abort}
+	p := &Path{slots: NewSlots(o.MaxConcurrency), timeout: o.Timeout, log: o.Log, abort: o.Abort}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -137,14 +134,13 @@ type Call[In, Out any] struct {
 // stack, and a connection goroutine whose stack was shrunk between
 // requests pays for a copy whenever a request needs more.
 func Do[In, Out any](p *Path, parent context.Context, c *Call[In, Out]) (out Out, f *Failure) {
-	if p.max > 0 && p.inFlight.Add(1) > p.max {
-		p.inFlight.Add(-1)
+	if !p.slots.Take() {
 		return out, TooMany
 	}
-	held := p.max > 0
+	held := p.slots.Capped()
 	defer func() {
 		if held {
-			p.inFlight.Add(-1) // the API panicked
+			p.slots.Release() // the API panicked
 		}
 		if v := recover(); v != nil {
 			if p.abort != nil && v == any(p.abort) {
@@ -166,7 +162,7 @@ func Do[In, Out any](p *Path, parent context.Context, c *Call[In, Out]) (out Out
 	}
 	out, err := c.Run(ctx, c.In)
 	if held {
-		p.inFlight.Add(-1) // back as soon as the API returns
+		p.slots.Release() // back as soon as the API returns
 		held = false
 	}
 	if err != nil {
@@ -176,11 +172,11 @@ func Do[In, Out any](p *Path, parent context.Context, c *Call[In, Out]) (out Out
 }
 
 func (p *Path) logPanic(api, id string, v any) {
-	attrs := []any{"api", api, "panic", fmt.Sprint(v)}
+	attrs := []any{"api", api}
 	if id != "" {
 		attrs = append(attrs, "request_id", id)
 	}
-	p.log.Error("panic in API", append(attrs, "stack", string(debug.Stack()))...)
+	LogPanic(p.log, "API", v, attrs...)
 }
 
 // fail classifies and logs an API's error; ctx is the API's context,

@@ -116,7 +116,7 @@ func TestDo(t *testing.T) {
 				if tc.log == nil && log.Len() > 0 {
 					t.Errorf("logged:\n%s", log)
 				}
-				if n := p.inFlight.Load(); n != 0 {
+				if n := p.slots.inFlight.Load(); n != 0 {
 					t.Errorf("%d slots still held", n)
 				}
 			})
@@ -177,7 +177,7 @@ func TestDoAdmission(t *testing.T) {
 			}()
 			Do(p, context.Background(), call(fn))
 		}()
-		if n := p.inFlight.Load(); n != 0 {
+		if n := p.slots.inFlight.Load(); n != 0 {
 			t.Fatalf("%d slots held after a call", n)
 		}
 	}
