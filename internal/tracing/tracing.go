@@ -163,16 +163,23 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 	return t.tp.Shutdown(ctx)
 }
 
-// queue is a span processor with a bounded queue: OnEnd never blocks; a
-// span that finds the queue full is dropped and counted, so an exporter
-// that is down or slow never slows or fails a request. One goroutine
-// exports batches.
+// queue is a span processor with a bounded buffer: OnEnd never blocks and
+// wakes nobody (a span is appended under a mutex; the exporting goroutine
+// is signalled only when a batch is full); a span that finds the buffer
+// full is dropped and counted, so an exporter that is down or slow never
+// slows or fails a request. One goroutine exports, every BatchTimeout or
+// when a batch is full. At most 2 × QueueSize spans are held: the buffer
+// and the batch being exported.
 type queue struct {
 	exp       sdktrace.SpanExporter
-	ch        chan sdktrace.ReadOnlySpan
+	size      int
 	batchSize int
 	wait      time.Duration
 	log       *slog.Logger
+
+	mu   sync.Mutex
+	buf  []sdktrace.ReadOnlySpan
+	kick chan struct{} // a batch is full
 
 	exported, dropFull, dropFailed prometheus.Counter
 
@@ -201,7 +208,9 @@ func newQueue(exp sdktrace.SpanExporter, o Options, log *slog.Logger) *queue {
 		Help: "Spans ended while tracing is on, by outcome: exported, dropped_queue_full (the export queue was full) or dropped_export_failed (the exporter returned an error or timed out).",
 	}, []string{"outcome"})
 	q := &queue{
-		exp: exp, ch: make(chan sdktrace.ReadOnlySpan, size), batchSize: batch, wait: wait, log: log,
+		exp: exp, size: size, batchSize: batch, wait: wait, log: log,
+		buf:        make([]sdktrace.ReadOnlySpan, 0, size),
+		kick:       make(chan struct{}, 1),
 		exported:   spans.WithLabelValues("exported"),
 		dropFull:   spans.WithLabelValues("dropped_queue_full"),
 		dropFailed: spans.WithLabelValues("dropped_export_failed"),
@@ -226,69 +235,71 @@ func (q *queue) OnEnd(s sdktrace.ReadOnlySpan) {
 	if !s.SpanContext().IsSampled() {
 		return
 	}
-	select {
-	case q.ch <- s:
-	default:
+	q.mu.Lock()
+	if len(q.buf) >= q.size {
+		q.mu.Unlock()
 		q.dropFull.Inc()
+		return
+	}
+	q.buf = append(q.buf, s)
+	full := len(q.buf) == q.batchSize
+	q.mu.Unlock()
+	if full {
+		select {
+		case q.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
 func (q *queue) run() {
 	defer close(q.done)
-	batch := make([]sdktrace.ReadOnlySpan, 0, q.batchSize)
 	timer := time.NewTimer(q.wait)
 	defer timer.Stop()
-	export := func() {
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
-		err := q.exp.ExportSpans(ctx, batch)
-		cancel()
-		if err != nil {
-			q.dropFailed.Add(float64(len(batch)))
-			if time.Since(q.lastErrLog) > time.Minute {
-				q.lastErrLog = time.Now()
-				q.log.Warn("tracing: export failed; spans dropped (logged at most once a minute, counted in gobento_tracing_spans_total)", "spans", len(batch), "error", err)
-			}
-		} else {
-			q.exported.Add(float64(len(batch)))
-		}
-		clear(batch)
-		batch = batch[:0]
-	}
-	drain := func() {
-		for {
-			select {
-			case s := <-q.ch:
-				batch = append(batch, s)
-				if len(batch) == q.batchSize {
-					export()
-				}
-			default:
-				export()
-				return
-			}
-		}
-	}
 	for {
 		select {
-		case s := <-q.ch:
-			batch = append(batch, s)
-			if len(batch) == q.batchSize {
-				export()
-			}
+		case <-q.kick:
 		case <-timer.C:
-			export()
 			timer.Reset(q.wait)
 		case ack := <-q.flushReq:
-			drain()
+			q.flush()
 			close(ack)
+			continue
 		case <-q.stop:
-			drain()
+			q.flush()
 			return
 		}
+		q.flush()
 	}
+}
+
+// flush exports every span buffered now, in batches.
+func (q *queue) flush() {
+	q.mu.Lock()
+	batch := q.buf
+	q.buf = make([]sdktrace.ReadOnlySpan, 0, q.size)
+	q.mu.Unlock()
+	for len(batch) > 0 {
+		n := min(len(batch), q.batchSize)
+		q.export(batch[:n])
+		batch = batch[n:]
+	}
+}
+
+// export sends one batch, counting its spans as exported or dropped.
+func (q *queue) export(batch []sdktrace.ReadOnlySpan) {
+	ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
+	err := q.exp.ExportSpans(ctx, batch)
+	cancel()
+	if err != nil {
+		q.dropFailed.Add(float64(len(batch)))
+		if time.Since(q.lastErrLog) > time.Minute {
+			q.lastErrLog = time.Now()
+			q.log.Warn("tracing: export failed; spans dropped (logged at most once a minute, counted in gobento_tracing_spans_total)", "spans", len(batch), "error", err)
+		}
+		return
+	}
+	q.exported.Add(float64(len(batch)))
 }
 
 // exportTimeout bounds one export; tracing.timeout sets the exporter's own.
