@@ -175,7 +175,7 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 			r.Decode, r.Encode = decoded.Sub(t0), time.Since(t2)
 			return r, err
 		},
-		proto: newProtoCaller(in, out, limitItems(fn, counter, o.maxItems)),
+		proto: newProtoCaller(in, out, name, limitItems(fn, counter, o.maxItems)),
 	}
 	svc.mu.Lock()
 	defer svc.mu.Unlock()

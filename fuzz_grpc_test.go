@@ -21,6 +21,7 @@ import (
 	"github.com/gobento/bento/internal/errs"
 	"github.com/gobento/bento/internal/grpcserver"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
 )
 
@@ -184,7 +185,9 @@ func newFuzzGRPCHarness(tb testing.TB) *fuzzGRPCHarness {
 	}
 	h := &fuzzGRPCHarness{rt: rt, gs: gs, eps: map[string]func(context.Context, *pb.Request) (*pb.Response, error){}}
 	for _, ep := range eps {
-		h.eps[ep.Name] = ep.Call
+		h.eps[ep.Name] = func(ctx context.Context, req *pb.Request) (*pb.Response, error) {
+			return ep.Call(ctx, req, &iospec.Phases{})
+		}
 	}
 	return h
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -15,24 +16,45 @@ import (
 	"github.com/gobento/bento/internal/codec"
 	"github.com/gobento/bento/internal/grpcserver"
 	"github.com/gobento/bento/internal/instrument"
+	"github.com/gobento/bento/internal/iospec"
 	"github.com/gobento/bento/internal/pb"
+	"github.com/gobento/bento/internal/tracing"
 )
 
-// protoCaller runs an API from a gRPC request value.
-type protoCaller func(ctx context.Context, v protoValue) (protoValue, error)
+// protoCaller runs an API from a gRPC request value, timing its decoding
+// and encoding in ph (and making their spans when ph.Traced).
+type protoCaller func(ctx context.Context, v protoValue, ph *iospec.Phases) (protoValue, error)
 
-func newProtoCaller[In, Out any](in IO[In], out IO[Out], fn func(context.Context, In) (Out, error)) protoCaller {
+func newProtoCaller[In, Out any](in IO[In], out IO[Out], name string, fn func(context.Context, In) (Out, error)) protoCaller {
 	spec := in.wireSpec() // built once: Spec allocates its schema maps
-	return func(ctx context.Context, v protoValue) (protoValue, error) {
+	return func(ctx context.Context, v protoValue, ph *iospec.Phases) (protoValue, error) {
+		t0 := time.Now()
 		x, err := codec.DecodeValue(in.c, &spec, v)
+		t1 := time.Now()
+		ph.Decode = t1.Sub(t0)
+		if ph.Traced {
+			tracing.Phase(ctx, "decode "+name, t0, t1)
+		}
 		if err != nil {
 			return protoValue{}, err
 		}
-		res, err := fn(ctx, x)
+		actx, end := ctx, func(error) {}
+		if ph.Traced {
+			actx, end = tracing.Step(ctx, "api "+name)
+		}
+		res, err := fn(actx, x)
+		end(err)
 		if err != nil {
 			return protoValue{}, err
 		}
-		return out.encodeProto(res)
+		t2 := time.Now()
+		r, err := out.encodeProto(res)
+		t3 := time.Now()
+		ph.Encode = t3.Sub(t2)
+		if ph.Traced {
+			tracing.Phase(ctx, "encode "+name, t2, t3)
+		}
+		return r, err
 	}
 }
 
@@ -93,8 +115,8 @@ func (s *Service) grpcEndpoints() []grpcserver.Endpoint {
 	for i, a := range s.apis {
 		call := a.proto
 		eps[i] = grpcserver.Endpoint{Name: a.name, Doc: a.doc, Input: a.in, Output: a.out,
-			Call: func(ctx context.Context, req *pb.Request) (*pb.Response, error) {
-				v, err := call(ctx, requestValue(req))
+			Call: func(ctx context.Context, req *pb.Request, ph *iospec.Phases) (*pb.Response, error) {
+				v, err := call(ctx, requestValue(req), ph)
 				if err != nil {
 					return nil, err
 				}
@@ -152,7 +174,7 @@ func StartGRPC(ctx context.Context, svc *Service, cfg *config.Config, opts ...Se
 		Timeout:              seconds(cfg.APIServer.Traffic.Timeout),
 		Log:                  rt.log,
 		ServerOptions:        grpcAccessLog(cfg, rt.log, rt.tracing),
-		TraceExemplars:       rt.tracing.On(),
+		Tracing:              rt.tracing.On(),
 	})
 	if err != nil {
 		return nil, err

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	"github.com/gobento/bento"
+	"github.com/gobento/bento/internal/pb"
 )
 
 // Where an API call's time goes: the request and response body sizes and
@@ -57,6 +60,35 @@ func TestAPIPhaseMetrics(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s has no endpoint=/upper series", c.family)
+		}
+	}
+}
+
+// The same over gRPC: request and response message sizes, decode and
+// encode times, per api_name.
+func TestAPIPhaseMetricsGRPC(t *testing.T) {
+	svc := bento.NewService("phases_grpc")
+	bento.API(svc, "upper", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) {
+		return strings.ToUpper(s), nil
+	})
+	srv, c := relStartGRPC(t, svc, nil)
+	for range 3 {
+		resp, err := c.Call(context.Background(), &pb.Request{ApiName: "upper", Content: &pb.Request_Text{Text: wrapperspb.String("hello")}})
+		if err != nil || resp.GetText().GetValue() != "HELLO" {
+			t.Fatalf("upper: %v %v", resp, err)
+		}
+	}
+	fams := relSettledScrape(t, srv.MetricsURL())
+	for _, family := range []string{"gobento_api_request_body_bytes", "gobento_api_response_body_bytes", "gobento_api_decode_duration_seconds", "gobento_api_encode_duration_seconds"} {
+		var count uint64
+		var sum float64
+		for _, m := range fams[family].GetMetric() {
+			if relLabels(m)["api_name"] == "upper" {
+				count, sum = m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+			}
+		}
+		if count != 3 || sum <= 0 {
+			t.Errorf("%s{api_name=upper}: count %d sum %v, want 3 calls", family, count, sum)
 		}
 	}
 }

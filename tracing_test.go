@@ -15,9 +15,12 @@ import (
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/gobento/bento"
 	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/pb"
 )
 
 // spanSink is a real OTLP/gRPC trace receiver: it keeps every span it is
@@ -292,5 +295,37 @@ func TestBentoMLTracingConfigsStart(t *testing.T) {
 				t.Errorf("shutdown took %v with no collector", el)
 			}
 		})
+	}
+}
+
+// A gRPC call continues the traceparent of its metadata: its server span
+// and its decode, API and encode spans are exported, and the call's
+// duration carries the trace exemplar.
+func TestTracingGRPC(t *testing.T) {
+	sink, addr := traceReceiver(t)
+	svc := bento.NewService("traced_grpc")
+	bento.API(svc, "echo", bento.Text(), bento.Text(), func(_ context.Context, s string) (string, error) { return s, nil })
+	cfg := testConfig(t)
+	typ, rate, proto, ep := "otlp", 0.0, "grpc", "http://"+addr
+	cfg.Tracing.ExporterType, cfg.Tracing.SampleRate, cfg.Tracing.OTLP.Protocol, cfg.Tracing.OTLP.Endpoint = &typ, &rate, &proto, &ep
+	srv, c := relStartGRPC(t, svc, cfg)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	resp, err := c.Call(ctx, &pb.Request{ApiName: "echo", Content: &pb.Request_Text{Text: wrapperspb.String("hi")}})
+	if err != nil || resp.GetText().GetValue() != "hi" {
+		t.Fatalf("echo: %v %v", resp, err)
+	}
+	shutdown(t, srv)
+	names := map[string]sunkSpan{}
+	for _, s := range sink.all() {
+		names[s.name] = s
+	}
+	server, ok := names["bentoml.grpc.v1.BentoService/Call"]
+	if !ok || server.traceID != "4bf92f3577b34da6a3ce929d0e0e4736" || server.parentID != "00f067aa0ba902b7" {
+		t.Fatalf("spans %v, want the Call server span under the traceparent", names)
+	}
+	for _, n := range []string{"decode echo", "api echo", "encode echo"} {
+		if s, ok := names[n]; !ok || s.parentID != server.spanID {
+			t.Errorf("%s: %+v, want a child of the server span", n, s)
+		}
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/gobento/bento/internal/errs"
@@ -46,8 +47,8 @@ type Endpoint struct {
 	Doc    string
 	Input  iospec.Spec
 	Output iospec.Spec
-	// Call runs the API on a request whose api_name is Name.
-	Call func(ctx context.Context, req *pb.Request) (*pb.Response, error)
+	// Call runs the API on a request whose api_name is Name, filling ph in.
+	Call func(ctx context.Context, req *pb.Request, ph *iospec.Phases) (*pb.Response, error)
 }
 
 // Options configures [New].
@@ -57,9 +58,10 @@ type Options struct {
 	Endpoints   []Endpoint
 	// Metrics records Call traffic; nil records nothing.
 	Metrics *instrument.Set
-	// TraceExemplars attaches {trace_id, span_id} exemplars of the call's
-	// sampled server span to its duration (tracing on).
-	TraceExemplars bool
+	// Tracing is on: a sampled call's exemplars are its server span's
+	// {trace_id, span_id}, and the API call makes decode, API and encode
+	// spans.
+	Tracing bool
 	// Reflection registers the server reflection service.
 	Reflection bool
 	// MaxConcurrentStreams limits streams per connection; 0 means
@@ -311,7 +313,7 @@ func (s *Server) Call(ctx context.Context, req *pb.Request) (*pb.Response, error
 	}
 	start := a.metrics.Start()
 	resp, err := s.call(ctx, a, req)
-	if s.o.TraceExemplars {
+	if s.o.Tracing {
 		doneWithTrace(ctx, a.metrics, start, errs.HTTPStatus(status.Code(err)))
 	} else {
 		a.metrics.Done(start, errs.HTTPStatus(status.Code(err)))
@@ -330,11 +332,14 @@ func (s *Server) names() []string {
 // call runs one API through the request path; the message is already in,
 // so the call takes its max_concurrency slot now.
 func (s *Server) call(ctx context.Context, a *api, req *pb.Request) (*pb.Response, error) {
-	c := invoke.Call[*pb.Request, *pb.Response]{API: a.ep.Name, In: req, Run: a.ep.Call}
+	ph := iospec.Phases{Traced: s.o.Tracing}
+	c := invoke.Call[*pb.Request, *pb.Response]{API: a.ep.Name, In: req,
+		Run: func(ctx context.Context, req *pb.Request) (*pb.Response, error) { return a.ep.Call(ctx, req, &ph) }}
 	resp, f := invoke.Do(s.path, ctx, &c)
 	if f != nil {
 		return nil, f.GRPCError()
 	}
+	a.metrics.Phases(proto.Size(req), ph.Decode, proto.Size(resp), ph.Encode)
 	return resp, nil
 }
 

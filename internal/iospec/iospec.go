@@ -30,6 +30,14 @@ type Payload struct {
 	Decode, Encode time.Duration
 }
 
+// Phases is where a gRPC API call's time went (an HTTP call carries its
+// own in its Payloads): Traced asks for decode, API and encode spans under
+// a sampled request span; Decode and Encode are set by the call.
+type Phases struct {
+	Traced         bool
+	Decode, Encode time.Duration
+}
+
 // Spec is what a descriptor says about itself.
 type Spec struct {
 	// ID is BentoML's descriptor id, e.g. "bentoml.io.Text".
