@@ -8,10 +8,7 @@ package otlpmetrics
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +20,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/otlpendpoint"
 )
 
 // Pusher pushes every interval until Shutdown, which pushes once more.
@@ -66,19 +64,13 @@ func exporter(ctx context.Context, c config.OTLPMetrics) (sdkmetric.Exporter, er
 	if c.Protocol == "grpc" {
 		var opts []otlpmetricgrpc.Option
 		insecure := c.Insecure
-		switch ep := c.Endpoint; {
-		case strings.Contains(ep, "://"):
-			u, err := url.Parse(ep)
-			if err != nil || u.Host == "" {
-				return nil, fmt.Errorf("api_server.metrics.otlp.endpoint: %q is not host:port or a URL", ep)
+		switch {
+		case c.Endpoint != "":
+			hp, plain, err := otlpendpoint.GRPC(c.Endpoint, insecure)
+			if err != nil {
+				return nil, fmt.Errorf("api_server.metrics.otlp.endpoint: %w", err)
 			}
-			opts = append(opts, otlpmetricgrpc.WithEndpoint(u.Host))
-			insecure = insecure || u.Scheme == "http"
-		case ep != "":
-			if _, _, err := net.SplitHostPort(ep); err != nil {
-				return nil, fmt.Errorf("api_server.metrics.otlp.endpoint: %q is not host:port: %w", ep, err)
-			}
-			opts = append(opts, otlpmetricgrpc.WithEndpoint(ep))
+			opts, insecure = append(opts, otlpmetricgrpc.WithEndpoint(hp)), plain
 		case !envEndpoint():
 			opts = append(opts, otlpmetricgrpc.WithEndpoint("localhost:4317"))
 		}
@@ -95,17 +87,11 @@ func exporter(ctx context.Context, c config.OTLPMetrics) (sdkmetric.Exporter, er
 		return e, nil
 	}
 	var opts []otlpmetrichttp.Option
-	switch ep := c.Endpoint; {
-	case ep != "":
-		if !strings.Contains(ep, "://") {
-			ep = "http://" + ep
-		}
-		u, err := url.Parse(ep)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("api_server.metrics.otlp.endpoint: %q is not a URL", c.Endpoint)
-		}
-		if u.Path == "" || u.Path == "/" {
-			ep = strings.TrimSuffix(ep, "/") + "/v1/metrics"
+	switch {
+	case c.Endpoint != "":
+		ep, err := otlpendpoint.HTTP(c.Endpoint, "/v1/metrics")
+		if err != nil {
+			return nil, fmt.Errorf("api_server.metrics.otlp.endpoint: %w", err)
 		}
 		opts = append(opts, otlpmetrichttp.WithEndpointURL(ep))
 	case !envEndpoint():

@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/gobento/bento/config"
+	"github.com/gobento/bento/internal/otlpendpoint"
 )
 
 // Default endpoints, as BentoML's exporters use them.
@@ -94,17 +95,11 @@ func otlpHTTP(ctx context.Context, endpoint, comp string, certFile *string, head
 	var opts []otlptracehttp.Option
 	switch {
 	case endpoint != "":
-		if !strings.Contains(endpoint, "://") {
-			endpoint = "http://" + endpoint
+		ep, err := otlpendpoint.HTTP(endpoint, "/v1/traces")
+		if err != nil {
+			return nil, fmt.Errorf("tracing.otlp.endpoint: %w", err)
 		}
-		u, err := url.Parse(endpoint)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("tracing.otlp.endpoint: %q is not a URL", endpoint)
-		}
-		if u.Path == "" || u.Path == "/" {
-			endpoint = strings.TrimSuffix(endpoint, "/") + "/v1/traces"
-		}
-		opts = append(opts, otlptracehttp.WithEndpointURL(endpoint))
+		opts = append(opts, otlptracehttp.WithEndpointURL(ep))
 	case os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "":
 		opts = append(opts, otlptracehttp.WithEndpointURL(defaultOTLPHTTP))
 	}
@@ -143,18 +138,12 @@ func otlpHTTP(ctx context.Context, endpoint, comp string, certFile *string, head
 func otlpGRPC(ctx context.Context, endpoint string, insecure bool, comp string, headers map[string]string, timeout time.Duration) (sdktrace.SpanExporter, error) {
 	var opts []otlptracegrpc.Option
 	switch {
-	case strings.Contains(endpoint, "://"):
-		u, err := url.Parse(endpoint)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("tracing.otlp.endpoint: %q is not host:port or a URL", endpoint)
-		}
-		opts = append(opts, otlptracegrpc.WithEndpoint(u.Host))
-		insecure = insecure || u.Scheme == "http"
 	case endpoint != "":
-		if _, _, err := net.SplitHostPort(endpoint); err != nil {
-			return nil, fmt.Errorf("tracing.otlp.endpoint: %q is not host:port: %w", endpoint, err)
+		hp, plain, err := otlpendpoint.GRPC(endpoint, insecure)
+		if err != nil {
+			return nil, fmt.Errorf("tracing.otlp.endpoint: %w", err)
 		}
-		opts = append(opts, otlptracegrpc.WithEndpoint(endpoint))
+		opts, insecure = append(opts, otlptracegrpc.WithEndpoint(hp)), plain
 	case os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "":
 		opts = append(opts, otlptracegrpc.WithEndpoint(defaultOTLPGRPC))
 	}
