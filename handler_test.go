@@ -74,6 +74,10 @@ func TestHandlerOnMux(t *testing.T) {
 			t.Errorf("GET %s: %d %s", path, r.status, r.body)
 		}
 	}
+	// The docs page's curl lines name the API under the mount prefix.
+	if r := do(t, http.MethodGet, base+"/docs", "", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), base+"/shout") {
+		t.Errorf("GET /docs: %d, curl lines without %s/shout", r.status, base)
+	}
 	if r := do(t, http.MethodGet, ts.URL+"/hello", "", nil); string(r.body) != "the app's own route" {
 		t.Errorf("the mux's own route: %d %q", r.status, r.body)
 	}

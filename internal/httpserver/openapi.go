@@ -7,6 +7,7 @@ import (
 	"html"
 	"html/template"
 	"net/http"
+	"strings"
 )
 
 // errorSchema is the JSON error object every failure carries.
@@ -227,7 +228,28 @@ func baseURL(r *http.Request) string {
 	if !plainHost(host) {
 		host = "localhost"
 	}
-	return scheme + "://" + host
+	return scheme + "://" + host + mountPrefix(r)
+}
+
+// mountPrefix is the path under which the handler is mounted in an
+// application's mux ("/models" for http.StripPrefix("/models", h)): the
+// part of the request-target that r.URL.Path no longer has. Only a plain
+// path (letters, digits, '/', '-', '_', '.') is used.
+func mountPrefix(r *http.Request) string {
+	target := r.RequestURI
+	if i := strings.IndexAny(target, "?#"); i >= 0 {
+		target = target[:i]
+	}
+	prefix, ok := strings.CutSuffix(target, r.URL.Path)
+	if !ok || prefix == "" || prefix[0] != '/' || len(prefix) > 255 {
+		return ""
+	}
+	for _, c := range prefix {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '-' || c == '_' || c == '.') {
+			return ""
+		}
+	}
+	return prefix
 }
 
 // plainHost reports whether h holds only letters, digits, '.', '-' and
