@@ -21,6 +21,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/gobento/bento/internal/respwriter"
 )
 
 // Options configures [New]. The zero value logs the always-present fields
@@ -56,7 +58,7 @@ func New(next http.Handler, o Options) http.Handler {
 	return l
 }
 
-var recorders = sync.Pool{New: func() any { return new(recorder) }}
+var recorders = sync.Pool{New: func() any { return new(respwriter.Recorder) }}
 
 func (l *logger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -65,18 +67,18 @@ func (l *logger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	rec := recorders.Get().(*recorder)
-	rec.ResponseWriter, rec.status, rec.written = w, 0, 0
+	rec := recorders.Get().(*respwriter.Recorder)
+	rec.Reset(w)
 	defer func() {
 		l.write(ctx, r, rec, start)
-		rec.ResponseWriter = nil
+		rec.Reset(nil)
 		recorders.Put(rec)
 	}()
 	l.next.ServeHTTP(rec, r)
 }
 
-func (l *logger) write(ctx context.Context, r *http.Request, rec *recorder, start time.Time) {
-	status := rec.status
+func (l *logger) write(ctx context.Context, r *http.Request, rec *respwriter.Recorder, start time.Time) {
+	status := rec.Status()
 	if status == 0 {
 		status = http.StatusOK
 	}
@@ -100,7 +102,7 @@ func (l *logger) write(ctx context.Context, r *http.Request, rec *recorder, star
 	}
 	attrs = append(attrs, slog.Int("status", status))
 	if l.o.ResponseContentLength {
-		attrs = append(attrs, slog.Int64("response_content_length", rec.written))
+		attrs = append(attrs, slog.Int64("response_content_length", rec.Written()))
 	}
 	if l.o.ResponseContentType {
 		attrs = append(attrs, slog.String("response_content_type", h.Get("Content-Type")))
@@ -111,38 +113,3 @@ func (l *logger) write(ctx context.Context, r *http.Request, rec *recorder, star
 	)
 	l.log.LogAttrs(ctx, slog.LevelInfo, "access", attrs...)
 }
-
-// recorder keeps the status and the number of body bytes written.
-type recorder struct {
-	http.ResponseWriter
-	status  int
-	written int64
-}
-
-func (w *recorder) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recorder) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.written += int64(n)
-	return n, err
-}
-
-// Flush passes Flush on, for handlers that stream.
-func (w *recorder) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-var _ http.Flusher = (*recorder)(nil)

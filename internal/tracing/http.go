@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gobento/bento/internal/respwriter"
 )
 
 // HTTP wraps next so that every request makes a server span (unless its
@@ -50,10 +52,10 @@ func (t *Tracing) HTTP(next http.Handler, routes []string) http.Handler {
 				semconv.UserAgentOriginal(r.UserAgent()),
 			)
 		}
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &respwriter.Recorder{ResponseWriter: w}
 		defer func() {
 			p := recover()
-			code := rec.code
+			code := rec.Status()
 			if p == http.ErrAbortHandler {
 				code = 499 // the client went away, or was cut off
 			} else if code == 0 {
@@ -81,33 +83,3 @@ func scheme(r *http.Request) string {
 	}
 	return "http"
 }
-
-// statusRecorder remembers the status written. Unwrap lets
-// http.ResponseController reach the connection (write deadlines, flushes,
-// full duplex).
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusRecorder) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusRecorder) Write(p []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *statusRecorder) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
