@@ -156,23 +156,32 @@ func API[In, Out any](svc *Service, name string, in IO[In], out IO[Out],
 		in:    inSpec,
 		out:   out.wireSpec(),
 		callHTTP: func(ctx context.Context, p iospec.Payload) (iospec.Payload, error) {
-			if p.Traced {
-				return callTraced(ctx, p, name, o.maxItems, in, out, fn)
-			}
 			p.MaxItems = o.maxItems
 			t0 := time.Now()
 			v, err := in.decodeHTTP(p)
+			t1 := time.Now()
+			if p.Traced {
+				tracing.Phase(ctx, "decode "+name, t0, t1)
+			}
 			if err != nil {
 				return iospec.Payload{}, err
 			}
-			decoded := time.Now()
-			res, err := fn(ctx, v)
+			actx, end := ctx, endNothing
+			if p.Traced {
+				actx, end = tracing.Step(ctx, "api "+name)
+			}
+			res, err := fn(actx, v)
+			end(err)
 			if err != nil {
-				return iospec.Payload{Decode: decoded.Sub(t0)}, err
+				return iospec.Payload{}, err
 			}
 			t2 := time.Now()
 			r, err := out.encodeHTTP(res)
-			r.Decode, r.Encode = decoded.Sub(t0), time.Since(t2)
+			t3 := time.Now()
+			if p.Traced {
+				tracing.Phase(ctx, "encode "+name, t2, t3)
+			}
+			r.Decode, r.Encode = t1.Sub(t0), t3.Sub(t2)
 			return r, err
 		},
 		proto: newProtoCaller(in, out, name, limitItems(fn, counter, o.maxItems)),
@@ -207,30 +216,5 @@ func limitItems[In, Out any](fn func(context.Context, In) (Out, error), c codec.
 	}
 }
 
-// callTraced is an API call under a sampled request span: decoding, the API
-// function (under which its runner calls go) and encoding each make a span.
-//
-//go:noinline
-func callTraced[In, Out any](ctx context.Context, p iospec.Payload, name string, maxItems int, in IO[In], out IO[Out],
-	fn func(context.Context, In) (Out, error)) (iospec.Payload, error) {
-	p.MaxItems = maxItems
-	t0 := time.Now()
-	v, err := in.decodeHTTP(p)
-	decoded := time.Now()
-	tracing.Phase(ctx, "decode "+name, t0, decoded)
-	if err != nil {
-		return iospec.Payload{}, err
-	}
-	actx, end := tracing.Step(ctx, "api "+name)
-	res, err := fn(actx, v)
-	end(err)
-	if err != nil {
-		return iospec.Payload{Decode: decoded.Sub(t0)}, err
-	}
-	t2 := time.Now()
-	r, err := out.encodeHTTP(res)
-	t3 := time.Now()
-	tracing.Phase(ctx, "encode "+name, t2, t3)
-	r.Decode, r.Encode = decoded.Sub(t0), t3.Sub(t2)
-	return r, err
-}
+// endNothing ends no span: the step of an untraced call.
+func endNothing(error) {}

@@ -38,7 +38,7 @@ func newProtoCaller[In, Out any](in IO[In], out IO[Out], name string, fn func(co
 		if err != nil {
 			return protoValue{}, err
 		}
-		actx, end := ctx, func(error) {}
+		actx, end := ctx, endNothing
 		if ph.Traced {
 			actx, end = tracing.Step(ctx, "api "+name)
 		}
