@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"net/http"
+	"net/textproto"
 	"strconv"
 
 	"go.opentelemetry.io/otel/codes"
@@ -23,27 +24,28 @@ func (t *Tracing) HTTP(next http.Handler, routes []string) http.Handler {
 	if !t.On() {
 		return next
 	}
-	names := make(map[string]struct{}, len(routes)+8)
-	for _, r := range routes {
-		names[r] = struct{}{}
+	// Span names are made once per route and method, not per request.
+	names := make(map[string]*spanNames, len(routes)+8)
+	for _, r := range append(append([]string(nil), routes...), "/metrics", "/livez", "/healthz", "/readyz", "/docs.json", "/docs", "/", "/dashboard") {
+		names[r] = newSpanNames(r)
 	}
-	for _, r := range []string{"/metrics", "/livez", "/healthz", "/readyz", "/docs.json", "/docs", "/", "/dashboard"} {
-		names[r] = struct{}{}
-	}
+	unmatched := newSpanNames("<unmatched>")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.Path
 		if t.Excluded(path) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		route := path
-		if _, ok := names[path]; !ok {
-			route = "<unmatched>"
+		n, ok := names[path]
+		if !ok {
+			n = unmatched
 		}
-		ctx := t.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := t.tracer.Start(ctx, r.Method+" "+route, serverKind)
-		if span.IsRecording() {
-			span.SetAttributes(
+		route := n.route
+		ctx := t.propagator.Extract(r.Context(), headerCarrier(r.Header))
+		ctx, span := t.tracer.Start(ctx, n.name(r.Method), serverKind)
+		if s, ok := span.(*tspan); ok {
+			// Called on the concrete type, the attributes stay on the stack.
+			s.SetAttributes(
 				semconv.HTTPRequestMethodKey.String(r.Method),
 				semconv.URLPath(path),
 				semconv.HTTPRoute(route),
@@ -73,6 +75,57 @@ func (t *Tracing) HTTP(next http.Handler, routes []string) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	})
 }
+
+// spanNames are the server span names of one route.
+type spanNames struct {
+	route, get, post string
+}
+
+func newSpanNames(route string) *spanNames {
+	return &spanNames{route: route, get: "GET " + route, post: "POST " + route}
+}
+
+func (n *spanNames) name(method string) string {
+	switch method {
+	case http.MethodPost:
+		return n.post
+	case http.MethodGet:
+		return n.get
+	}
+	return method + " " + n.route
+}
+
+// headerCarrier reads and writes W3C trace context in HTTP headers as
+// propagation.HeaderCarrier does, without canonicalizing the propagators'
+// own keys on every request (an allocation each).
+type headerCarrier http.Header
+
+var _ propagation.TextMapCarrier = headerCarrier(nil)
+
+func canonicalKey(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
+	}
+	return textproto.CanonicalMIMEHeaderKey(key)
+}
+
+func (h headerCarrier) Get(key string) string {
+	if v := h[canonicalKey(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (h headerCarrier) Values(key string) []string { return h[canonicalKey(key)] }
+
+func (h headerCarrier) Set(key, value string) { h[canonicalKey(key)] = []string{value} }
+
+func (h headerCarrier) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
 
 // serverKind is made once: a span start option allocates.
 var serverKind = trace.WithSpanKind(trace.SpanKindServer)

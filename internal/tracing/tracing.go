@@ -53,8 +53,7 @@ type Tracing struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
 	excluded   []*regexp.Regexp
-	tp         *sdktrace.TracerProvider
-	queue      *queue
+	queue      *queue // nil when tracing is off
 }
 
 // SpansFamily is the metric family counting spans by outcome.
@@ -118,23 +117,17 @@ func New(ctx context.Context, cfg config.Tracing, o Options) (*Tracing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracing: resource: %w", err)
 	}
-	limits := sdktrace.NewSpanLimits()
-	if cfg.MaxTagValueLength != nil {
-		limits.AttributeValueLengthLimit = *cfg.MaxTagValueLength
+	valueLimit := -1
+	if cfg.MaxTagValueLength != nil && *cfg.MaxTagValueLength >= 0 {
+		valueLimit = *cfg.MaxTagValueLength
 	}
 	t.queue = newQueue(exp, o, log)
-	t.tp = sdktrace.NewTracerProvider(
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(rate))),
-		sdktrace.WithResource(res),
-		sdktrace.WithRawSpanLimits(limits),
-		sdktrace.WithSpanProcessor(t.queue),
-	)
-	t.tracer = t.tp.Tracer("github.com/gobento/bento")
+	t.tracer = newTracer(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(rate)), t.queue, res, valueLimit)
 	return t, nil
 }
 
 // On reports whether spans are exported.
-func (t *Tracing) On() bool { return t.tp != nil }
+func (t *Tracing) On() bool { return t.queue != nil }
 
 // Tracer is the tracer every span of the server starts from (a no-op one
 // when tracing is off).
@@ -157,13 +150,13 @@ func (t *Tracing) Excluded(path string) bool {
 
 // Shutdown exports what is queued, within ctx, and stops the exporter.
 func (t *Tracing) Shutdown(ctx context.Context) error {
-	if t.tp == nil {
+	if t.queue == nil {
 		return nil
 	}
-	return t.tp.Shutdown(ctx)
+	return t.queue.Shutdown(ctx)
 }
 
-// queue is a span processor with a bounded buffer: OnEnd never blocks and
+// queue is the export queue of ended spans, a bounded buffer: enqueue never blocks and
 // wakes nobody (a span is appended under a mutex; the exporting goroutine
 // is signalled only when a batch is full); a span that finds the buffer
 // full is dropped and counted, so an exporter that is down or slow never
@@ -177,9 +170,12 @@ type queue struct {
 	wait      time.Duration
 	log       *slog.Logger
 
-	mu   sync.Mutex
-	buf  []sdktrace.ReadOnlySpan
-	kick chan struct{} // a batch is full
+	mu  sync.Mutex
+	buf []sdktrace.ReadOnlySpan
+	// spare is the buffer of the previous flush, emptied: the next flush
+	// swaps it in, so buffers are not made anew each time.
+	spare []sdktrace.ReadOnlySpan
+	kick  chan struct{} // a batch is full
 
 	exported, dropFull, dropFailed prometheus.Counter
 
@@ -210,6 +206,7 @@ func newQueue(exp sdktrace.SpanExporter, o Options, log *slog.Logger) *queue {
 	q := &queue{
 		exp: exp, size: size, batchSize: batch, wait: wait, log: log,
 		buf:        make([]sdktrace.ReadOnlySpan, 0, size),
+		spare:      make([]sdktrace.ReadOnlySpan, 0, size),
 		kick:       make(chan struct{}, 1),
 		exported:   spans.WithLabelValues("exported"),
 		dropFull:   spans.WithLabelValues("dropped_queue_full"),
@@ -227,11 +224,8 @@ func newQueue(exp sdktrace.SpanExporter, o Options, log *slog.Logger) *queue {
 	return q
 }
 
-// OnStart implements sdktrace.SpanProcessor.
-func (q *queue) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-
-// OnEnd implements sdktrace.SpanProcessor: it never blocks.
-func (q *queue) OnEnd(s sdktrace.ReadOnlySpan) {
+// enqueue adds an ended span to the buffer; it never blocks.
+func (q *queue) enqueue(s sdktrace.ReadOnlySpan) {
 	if !s.SpanContext().IsSampled() {
 		return
 	}
@@ -239,6 +233,7 @@ func (q *queue) OnEnd(s sdktrace.ReadOnlySpan) {
 	if len(q.buf) >= q.size {
 		q.mu.Unlock()
 		q.dropFull.Inc()
+		release(s)
 		return
 	}
 	q.buf = append(q.buf, s)
@@ -276,14 +271,18 @@ func (q *queue) run() {
 // flush exports every span buffered now, in batches.
 func (q *queue) flush() {
 	q.mu.Lock()
-	batch := q.buf
-	q.buf = make([]sdktrace.ReadOnlySpan, 0, q.size)
+	all := q.buf
+	q.buf = q.spare[:0]
 	q.mu.Unlock()
-	for len(batch) > 0 {
+	for batch := all; len(batch) > 0; {
 		n := min(len(batch), q.batchSize)
 		q.export(batch[:n])
 		batch = batch[n:]
 	}
+	clear(all) // the spans may be reused (release) or collected
+	q.mu.Lock()
+	q.spare = all[:0]
+	q.mu.Unlock()
 }
 
 // export sends one batch, counting its spans as exported or dropped.
@@ -291,6 +290,9 @@ func (q *queue) export(batch []sdktrace.ReadOnlySpan) {
 	ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 	err := q.exp.ExportSpans(ctx, batch)
 	cancel()
+	for _, s := range batch {
+		release(s)
+	}
 	if err != nil {
 		q.dropFailed.Add(float64(len(batch)))
 		if time.Since(q.lastErrLog) > time.Minute {
@@ -305,8 +307,7 @@ func (q *queue) export(batch []sdktrace.ReadOnlySpan) {
 // exportTimeout bounds one export; tracing.timeout sets the exporter's own.
 const exportTimeout = 30 * time.Second
 
-// Shutdown implements sdktrace.SpanProcessor: it exports what is queued and
-// stops the exporter, within ctx.
+// Shutdown exports what is queued and stops the exporter, within ctx.
 func (q *queue) Shutdown(ctx context.Context) error {
 	q.stopOnce.Do(func() { close(q.stop) })
 	select {
@@ -317,7 +318,7 @@ func (q *queue) Shutdown(ctx context.Context) error {
 	return q.exp.Shutdown(ctx)
 }
 
-// ForceFlush implements sdktrace.SpanProcessor: it exports what is queued.
+// ForceFlush exports what is queued.
 func (q *queue) ForceFlush(ctx context.Context) error {
 	ack := make(chan struct{})
 	select {
