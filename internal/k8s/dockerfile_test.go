@@ -249,4 +249,3 @@ func onnxLibraryEnv(t *testing.T, root string) string {
 	}
 	return s
 }
-
