@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,11 +185,12 @@ func checkOptions(svc Service, o *Options) error {
 		}
 		seen[r] = true
 	}
-	for _, r := range slices.Sorted(mapKeys(o.RunnerReplicas)) {
+	for _, r := range slices.Sorted(maps.Keys(o.RunnerReplicas)) {
 		n := o.RunnerReplicas[r]
+		unknown := knownRunner(svc, r, "--runner-replicas")
 		switch {
-		case knownRunner(svc, r, "--runner-replicas") != nil:
-			errs = append(errs, knownRunner(svc, r, "--runner-replicas"))
+		case unknown != nil:
+			errs = append(errs, unknown)
 		case !seen[r]:
 			errs = append(errs, fmt.Errorf("--runner-replicas %s=%d: runner %s runs inside the API server; add --remote %s to give it its own Deployment", r, n, r, r))
 		case n < 1:
@@ -205,16 +207,6 @@ func checkOptions(svc Service, o *Options) error {
 		names[n] = "runner " + r
 	}
 	return errors.Join(errs...)
-}
-
-func mapKeys(m map[string]int) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // knownRunner reports a runner name the service does not declare, with the
