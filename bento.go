@@ -53,8 +53,8 @@ import (
 )
 
 // Main runs the command line of a gobento program and exits: serve-http,
-// openapi and config (see Execute). It returns only when the server stops
-// cleanly; on any error it prints it and exits with status 1.
+// openapi, config and kubernetes (see Execute). It returns only when the
+// server stops cleanly; on any error it prints it and exits with status 1.
 func Main(svc *Service) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -79,7 +79,7 @@ func Execute(ctx context.Context, svc *Service, args []string, stdout, stderr io
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serveHTTPCommand(ctx, svc, stderr), serveGRPCCommand(ctx, svc, stderr),
-		openAPICommand(svc, stdout), configCommand(svc, stdout))
+		openAPICommand(svc, stdout), configCommand(svc, stdout), kubernetesCommand(svc, stdout))
 	return root.ExecuteContext(ctx)
 }
 

@@ -8,6 +8,11 @@
 //   - prometheus/prometheus-http.yml, prometheus/prometheus-grpc.yml: the
 //     BentoML metrics guide's scrape configurations (jobs gobento-http and
 //     gobento-grpc), loading prometheus/rules.yml.
+//   - prometheus/prometheus-kubernetes.yml: Kubernetes pod discovery for the
+//     deployment the `kubernetes` command prints (jobs gobento-api-server and
+//     gobento-runner), for a Prometheus without the Operator.
+//   - prometheus-adapter/values.yaml: prometheus-adapter rules serving the
+//     custom metrics the generated HorizontalPodAutoscalers scale on.
 //   - prometheus/rules.yml: recording rules (level:metric:operations names)
 //     and alerts: GobentoHighErrorRatio, GobentoLatencySLOFastBurn,
 //     GobentoLatencySLOSlowBurn, GobentoLatencySLOThresholdBucketMissing,

@@ -149,6 +149,13 @@ func (o *observed) ruleChecks() map[string]ruleCheck {
 			t.Errorf("no series for the batching runner iris_clf")
 		}
 	}}
+	runnerInProgress := ruleCheck{check: func(t *testing.T, s []promSample) {
+		for _, r := range []map[string]string{irisRunner, sentRunner} {
+			if v, ok := one(t, s, r); ok {
+				between(t, r["runner_name"], v.Value, 0, float64(irisWorkers))
+			}
+		}
+	}}
 	slow := ruleCheck{check: func(t *testing.T, s []promSample) {
 		// Server-side durations are shorter than the client's, so the slow
 		// share Prometheus sees cannot exceed the client's.
@@ -228,14 +235,16 @@ func (o *observed) ruleChecks() map[string]ruleCheck {
 			// At least one batch, and no more batches than valid requests.
 			between(t, "iris_clf batches per second", batches, math.SmallestNonzeroFloat64, perWindow(o.iris.count(200), window)*(1+rateTolerance))
 		}},
-		"service_runner_method:bentoml_runner_shed:rate1m": allZero,
-		"service_runner_method:bentoml_runner_shed:rate5m": allZero,
-		"service_runner:bentoml_runner_shed:ratio_rate5m":  allZero,
-		"service_runner:bentoml_runner_request_in_progress:avg1m": {check: func(t *testing.T, s []promSample) {
-			for _, r := range []map[string]string{irisRunner, sentRunner} {
-				if v, ok := one(t, s, r); ok {
-					between(t, r["runner_name"], v.Value, 0, float64(irisWorkers))
-				}
+		"service_runner_method:bentoml_runner_shed:rate1m":        allZero,
+		"service_runner_method:bentoml_runner_shed:rate5m":        allZero,
+		"service_runner:bentoml_runner_shed:ratio_rate5m":         allZero,
+		"service_runner:bentoml_runner_request_in_progress:avg1m": runnerInProgress,
+		"namespace_pod:bentoml_runner_request_in_progress:avg1m":  runnerInProgress, // no namespace/pod labels outside Kubernetes
+		"namespace_pod:bentoml_runner_queue_wait_seconds:mean_rate1m": {check: func(t *testing.T, s []promSample) {
+			// Only the batching runner has a queue; a request's mean wait
+			// cannot exceed the slowest response the client saw.
+			if v, ok := one(t, s, irisRunner); ok {
+				between(t, "iris_clf mean queue wait", v.Value, 0, o.iris.maxLat.Seconds())
 			}
 		}},
 		"service_runner:bentoml_runner_workers_busy:ratio_avg1m": {check: func(t *testing.T, s []promSample) {
